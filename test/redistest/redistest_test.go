@@ -1,0 +1,66 @@
+package redistest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestServerStartsAnswersStopsAndRestarts(t *testing.T) {
+	s := Start(t, Options{AppendOnly: true})
+	if s.Addr() == "127.0.0.1:6379" {
+		t.Fatalf("harness started on the machine's own Redis port")
+	}
+	if got, err := s.Do("PING"); err != nil || got != "PONG" {
+		t.Fatalf("PING = %q, %v; want PONG", got, err)
+	}
+	if _, err := s.Do("SET", "k", "v"); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+	s.Stop()
+	if _, err := s.Do("PING"); err == nil {
+		t.Fatalf("PING answered after Stop")
+	}
+	s.Stop() // safe twice
+	s.Restart()
+	// The append-only file keeps what was written before the stop.
+	if got, err := s.Do("GET", "k"); err != nil || got != "v" {
+		t.Fatalf("GET after Restart = %q, %v; want v", got, err)
+	}
+}
+
+func TestTwoServersAreIsolated(t *testing.T) {
+	a := Start(t, Options{})
+	b := Start(t, Options{})
+	if a.Addr() == b.Addr() || a.Dir() == b.Dir() {
+		t.Fatalf("servers share an address or directory: %s %s", a.Addr(), b.Addr())
+	}
+	if _, err := a.Do("SET", "only-a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Do("EXISTS", "only-a"); err != nil || got != "0" {
+		t.Fatalf("EXISTS on b = %q, %v; want 0", got, err)
+	}
+}
+
+func TestClusterReachesOK(t *testing.T) {
+	c := StartCluster(t, 3)
+	if len(c.Addrs()) != 3 {
+		t.Fatalf("Addrs = %v", c.Addrs())
+	}
+	for _, n := range c.Nodes {
+		info, err := n.Do("CLUSTER", "INFO")
+		if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:3") {
+			t.Fatalf("CLUSTER INFO on %s = %v\n%s", n.Addr(), err, info)
+		}
+	}
+	// A key whose slot lives on another node is redirected, so the cluster really is sharded.
+	moved := 0
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		if _, err := c.Nodes[0].Do("SET", k, "1"); err != nil && strings.HasPrefix(err.Error(), "MOVED") {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatalf("no key was redirected: the slots are not spread over the nodes")
+	}
+}
