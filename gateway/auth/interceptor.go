@@ -1,0 +1,150 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/rpcstatus"
+)
+
+// Policy says which roles may call each gRPC method (full method name). Methods in Public need
+// no principal (health, reflection); a method in neither is refused to everyone.
+type Policy struct {
+	Roles  map[string][]Role
+	Public map[string]bool
+}
+
+// Limits is the sustained rate and burst each role's principals get (per principal).
+type Limits map[Role]Limit
+
+// Limit is a token bucket: Rate calls per second, Burst at once. A zero Rate means unlimited.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Guard authenticates, authorizes and rate-limits every call.
+type Guard struct {
+	authn  *Authenticator
+	policy Policy
+	limits Limits
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// NewGuard returns a guard over authn with policy and per-role limits.
+func NewGuard(authn *Authenticator, policy Policy, limits Limits) *Guard {
+	return &Guard{authn: authn, policy: policy, limits: limits, limiters: map[string]*rate.Limiter{}}
+}
+
+// Unary is the guard as a unary server interceptor.
+func (g *Guard) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		ctx, err := g.admit(ctx, info.FullMethod)
+		if err != nil {
+			return nil, rpcstatus.FromError(err)
+		}
+		return h(ctx, req)
+	}
+}
+
+// Stream is the guard as a stream server interceptor.
+func (g *Guard) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		ctx, err := g.admit(ss.Context(), info.FullMethod)
+		if err != nil {
+			return rpcstatus.FromError(err)
+		}
+		return h(srv, &principalStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type principalStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *principalStream) Context() context.Context { return s.ctx }
+
+// admit returns ctx with the caller's principal, or the error that refuses the call.
+func (g *Guard) admit(ctx context.Context, method string) (context.Context, error) {
+	const op = "auth"
+	if g.policy.Public[method] {
+		return ctx, nil
+	}
+	p, ok := g.authenticate(ctx)
+	if !ok {
+		return ctx, errs.Errorf(errs.Unauthenticated, op, "a valid bearer token or client certificate is required")
+	}
+	if !g.allowed(method, p.Role) {
+		return ctx, errs.Errorf(errs.Permission, op, "role %s may not call %s", p.Role, method)
+	}
+	if lim := g.limiter(p); lim != nil {
+		if r := lim.Reserve(); !r.OK() || r.Delay() > 0 {
+			delay := time.Second
+			if r.OK() {
+				delay = r.Delay()
+				r.Cancel()
+			}
+			return ctx, errs.E(errs.Exhausted, op, &rpcstatus.RetryAfter{After: delay, Err: fmt.Errorf("rate limit of principal %s exceeded", p.ID)})
+		}
+	}
+	return WithPrincipal(ctx, p), nil
+}
+
+func (g *Guard) allowed(method string, role Role) bool {
+	for _, r := range g.policy.Roles[method] {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate reads the bearer token from the metadata, or the verified client certificate.
+func (g *Guard) authenticate(ctx context.Context) (Principal, bool) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		for _, v := range md.Get("authorization") {
+			if token, found := strings.CutPrefix(v, "Bearer "); found {
+				return g.authn.ByToken(strings.TrimSpace(token))
+			}
+		}
+	}
+	if pr, ok := peer.FromContext(ctx); ok {
+		if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			leaf := ti.State.VerifiedChains[0][0]
+			return g.authn.ByCertificate(leaf.Subject.CommonName)
+		}
+	}
+	return Principal{}, false
+}
+
+func (g *Guard) limiter(p Principal) *rate.Limiter {
+	l, ok := g.limits[p.Role]
+	if !ok || l.Rate <= 0 {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	lim := g.limiters[p.ID]
+	if lim == nil {
+		burst := l.Burst
+		if burst < 1 {
+			burst = 1
+		}
+		lim = rate.NewLimiter(rate.Limit(l.Rate), burst)
+		g.limiters[p.ID] = lim
+	}
+	return lim
+}
