@@ -104,9 +104,11 @@ type Count struct {
 	Outcome  Outcome          // accepted or rejected (duplicates are not counted)
 	Reason   canonical.Reason // for rejections: one count per reason of the declaration
 	Province string           // 2021 GSO code as declared ("" unknown)
-	Station  string           // passages only
-	Decision Decision         // passages only
-	N        int64
+	// Province2025 is the 2025 successor of Province (what CountQuery.Province2025 matches).
+	Province2025 string
+	Station      string   // passages only
+	Decision     Decision // passages only
+	N            int64
 }
 
 // CountQuery selects counter cells; empty fields match anything.
