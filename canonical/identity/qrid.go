@@ -39,7 +39,15 @@ type Derivation struct {
 // Deriver computes QR ids with one deployment's identity secret. It is safe for concurrent
 // use.
 type Deriver struct {
-	pool sync.Pool // of hash.Hash: keyed HMAC states, reset before each use
+	pool sync.Pool // of *hmacState, reset before each use
+}
+
+// hmacState is one keyed HMAC with the buffers a QRID call needs, reused through the pool so
+// that deriving allocates only the QR id string.
+type hmacState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // NewDeriver returns a Deriver for the identity secret, which must be at least MinSecretLen
@@ -51,7 +59,7 @@ func NewDeriver(secret []byte) (*Deriver, error) {
 	}
 	key := append([]byte(nil), secret...)
 	d := &Deriver{}
-	d.pool.New = func() any { return hmac.New(sha256.New, key) }
+	d.pool.New = func() any { return &hmacState{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 64)} }
 	return d, nil
 }
 
@@ -61,14 +69,14 @@ func (d *Deriver) QRID(k Key) string {
 	if k.Kind == KindNone {
 		return ""
 	}
-	h := d.pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write([]byte(k.String()))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	d.pool.Put(h)
+	st := d.pool.Get().(*hmacState)
+	st.h.Reset()
+	st.buf = append(append(append(st.buf[:0], k.Kind.String()...), ':'), k.Value...) // k.String()
+	st.h.Write(st.buf)
+	st.h.Sum(st.sum[:0])
 	var out [QRIDLen]byte
-	qridEncoding.Encode(out[:], sum[:QRIDBytes])
+	qridEncoding.Encode(out[:], st.sum[:QRIDBytes])
+	d.pool.Put(st)
 	return string(out[:])
 }
 
