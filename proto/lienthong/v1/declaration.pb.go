@@ -424,9 +424,10 @@ type Source struct {
 	// The platform's id of the declaration (Bluezone DeclarationId, NCOVI id,
 	// tokhaiyte Mã tờ khai). Required.
 	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
-	// The record's version: a correction of the same record_id carries a greater
-	// version, and versions compare as strings (use RFC 3339 UTC, zero-padded, e.g.
-	// "2021-08-15T02:12:00Z"). Empty for platforms whose records are never corrected.
+	// The record's version: a correction of the same record_id carries a greater version,
+	// and versions compare as strings (use RFC 3339 UTC, zero-padded, e.g.
+	// "2021-08-15T02:12:00Z"). Platforms whose records are never corrected send a constant
+	// such as "1".
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	// The platform's id of the person or account (Bluezone BluezoneId, NCOVI
 	// account_id), if the platform has one; a partner can later fetch the person's signed QR
@@ -869,8 +870,8 @@ type Health struct {
 	Form SymptomForm `protobuf:"varint,1,opt,name=form,proto3,enum=lienthong.v1.SymptomForm" json:"form,omitempty"`
 	// The checked symptom codes (form SYMPTOM_FORM_CHECKLIST): "fever", "cough",
 	// "shortness_of_breath", "sore_throat", "nausea", "diarrhea", "skin_hemorrhage",
-	// "skin_rash", "pneumonia", "fatigue". Another code is rejected (reason
-	// "unknown_symptom"). The gateway sorts them and drops repeats.
+	// "skin_rash", "pneumonia", "fatigue". Another code is rejected with
+	// reason unknown_symptom. The gateway sorts them and drops repeats.
 	Symptoms []string `protobuf:"bytes,2,rep,name=symptoms,proto3" json:"symptoms,omitempty"`
 	// The single yes/no answer of form SYMPTOM_FORM_SINGLE_QUESTION
 	// (tokhaiyte's "any of fever, cough, shortness of breath, pneumonia, sore throat, fatigue").
@@ -881,7 +882,7 @@ type Health struct {
 	// The exposure questions answered yes: "contact_with_case" (a confirmed or
 	// suspected case, F0), "from_affected_area" (came from or through an outbreak area or
 	// country), "contact_with_symptomatic" (a person with symptoms). Another code is rejected
-	// (reason "unknown_exposure").
+	// with reason unknown_exposure.
 	Exposures []string `protobuf:"bytes,5,rep,name=exposures,proto3" json:"exposures,omitempty"`
 	// Underlying conditions, free codes ("diabetes"), as NCOVI collects them.
 	Conditions []string `protobuf:"bytes,6,rep,name=conditions,proto3" json:"conditions,omitempty"`
@@ -978,7 +979,7 @@ func (x *Health) GetPlacesNote() string {
 type Violation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The path of the field the rule concerns, e.g. "person.document.number",
-	// "health.symptoms", "source.record_id"; "row" for a file row that cannot be read.
+	// "health.symptoms", "source.record_id".
 	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
 	// The stable, machine-readable code of the rule; codes never change meaning once
 	// published, and new rules get new codes:
