@@ -34,6 +34,10 @@ const (
 	ReasonRegistryMismatch   Reason = "registry_mismatch"   // the population register disagrees (name, birth date, gender)
 	ReasonRegistryUnknown    Reason = "registry_unknown"    // the population register does not know the CCCD
 	ReasonWrongPlatform      Reason = "wrong_platform"      // a partner submitted for another platform
+
+	// The population register could not be asked (down, time-out, breaker open) and the
+	// gateway is configured to reject CCCD declarations it cannot verify.
+	ReasonRegistryUnavailable Reason = "registry_unavailable"
 )
 
 // Violation is one broken rule: which field, which rule, and a message for people.
