@@ -1,0 +1,146 @@
+// Package boltstore is the embedded store: one bbolt file, durable when a write is
+// acknowledged, so the gateway runs on a fresh machine with nothing else installed.
+//
+// Layout (one bucket each): versions (record key → declaration version and its identity),
+// byIdentity (identity, declared time, version, record key → record key; history in order),
+// versionsByTime (declared time, record key; for purge), views (QR id → view), aliases (weak →
+// strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
+// inconsistencies), rejections and rejectionsByTime, counters (store.CellKey → count),
+// passages, access (time, sequence → access), cursors and leases. Values are JSON.
+//
+// A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
+// to the strong identity and re-applied to the strong view inside the same transaction, its
+// view deleted, and every alias pointing to it re-pointed, so an alias is always one hop from
+// the identity it resolves to.
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options configures a Store.
+type Options struct {
+	// Now is the clock for leases; time.Now when nil.
+	Now func() time.Time
+	// Timeout bounds the wait for the file lock held by another process; 0 waits forever.
+	Timeout time.Duration
+	// NoSync skips fsync on commit: faster, and a crash may lose acknowledged writes. For
+	// tests and benchmarks only.
+	NoSync bool
+}
+
+// Store is a store.Store in one bbolt file.
+type Store struct {
+	db       *bolt.DB
+	now      func() time.Time
+	inflight atomic.Int32 // concurrent WriteBatch calls; above one, commits are coalesced
+	close    sync.Once
+	closeErr error
+}
+
+var (
+	bucketVersions         = []byte("versions")
+	bucketByIdentity       = []byte("byIdentity")
+	bucketVersionsByTime   = []byte("versionsByTime")
+	bucketViews            = []byte("views")
+	bucketAliases          = []byte("aliases")
+	bucketAliasOf          = []byte("aliasOf")
+	bucketInconsistent     = []byte("inconsistent")
+	bucketRejections       = []byte("rejections")
+	bucketRejectionsByTime = []byte("rejectionsByTime")
+	bucketCounters         = []byte("counters")
+	bucketPassages         = []byte("passages")
+	bucketAccess           = []byte("access")
+	bucketCursors          = []byte("cursors")
+	bucketLeases           = []byte("leases")
+)
+
+var allBuckets = [][]byte{
+	bucketVersions, bucketByIdentity, bucketVersionsByTime, bucketViews, bucketAliases,
+	bucketAliasOf, bucketInconsistent, bucketRejections, bucketRejectionsByTime, bucketCounters,
+	bucketPassages, bucketAccess, bucketCursors, bucketLeases,
+}
+
+// Open opens (creating if needed) the store in the file at path.
+func Open(path string, opts Options) (*Store, error) {
+	const op = "boltstore.Open"
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, errs.Errorf(errs.Transient, op, "%s is locked by another process: %w", path, err)
+		}
+		return nil, errs.Errorf(errs.Other, op, "open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, errs.Errorf(errs.Other, op, "create buckets in %s: %w", path, err)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now}, nil
+}
+
+// Close closes the file; it is safe to call twice.
+func (s *Store) Close() error {
+	s.close.Do(func() {
+		if err := s.db.Close(); err != nil {
+			s.closeErr = errs.E(errs.Other, "boltstore.Close", err)
+		}
+	})
+	return s.closeErr
+}
+
+// Ping reports whether the file is open and readable.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.read(ctx, "boltstore.Ping", func(*bolt.Tx) error { return nil })
+}
+
+// read runs fn in a read transaction, classifying bbolt's own errors.
+func (s *Store) read(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return errs.E(errs.Transient, op, err)
+	}
+	return classify(op, s.db.View(fn))
+}
+
+// update runs fn in one durable write transaction.
+func (s *Store) update(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return errs.E(errs.Transient, op, err)
+	}
+	return classify(op, s.db.Update(fn))
+}
+
+// classify leaves errors that already carry a kind alone; bbolt's own (a closed file, a
+// failed write or fsync) are transient: the store cannot serve right now.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return errs.E(errs.Transient, op, err)
+}

@@ -1,0 +1,70 @@
+package boltstore
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// timeKeyLen is the length of an encoded time: seconds (offset so that times before 1970 sort
+// first) then nanoseconds, both big-endian.
+const timeKeyLen = 12
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+func parseTime(b []byte) time.Time {
+	sec := int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+	return time.Unix(sec, int64(binary.BigEndian.Uint32(b[8:]))).UTC()
+}
+
+// recordKey encodes a record key with length prefixes, so no separator can be forged by the
+// ids a partner sends.
+func recordKey(k store.RecordKey) []byte {
+	b := make([]byte, 0, len(k.Platform)+len(k.RecordID)+len(k.Version)+6)
+	for _, s := range [...]string{string(k.Platform), k.RecordID, k.Version} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+// identityPrefix is the prefix of an identity's keys in byIdentity and aliasOf. QR ids hold
+// no NUL byte.
+func identityPrefix(qrid string) []byte {
+	b := make([]byte, 0, len(qrid)+1)
+	return append(append(b, qrid...), 0)
+}
+
+// historyKey orders an identity's versions by declared time, then version, then record key.
+func historyKey(qrid string, declared time.Time, version string, rec []byte) []byte {
+	b := identityPrefix(qrid)
+	b = appendTime(b, declared)
+	b = append(b, version...)
+	b = append(b, 0)
+	return append(b, rec...)
+}
+
+// timedKey is a time followed by a record key (versionsByTime, rejectionsByTime).
+func timedKey(t time.Time, rec []byte) []byte {
+	return append(appendTime(make([]byte, 0, timeKeyLen+len(rec)), t), rec...)
+}
+
+// Page tokens are opaque to callers: the last key returned, base64url.
+func encodeToken(key []byte) string { return base64.RawURLEncoding.EncodeToString(key) }
+
+func decodeToken(op, token string) ([]byte, error) {
+	if token == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) == 0 {
+		return nil, errs.Errorf(errs.Invalid, op, "page_token: not a token this store issued")
+	}
+	return b, nil
+}

@@ -1,0 +1,246 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// View reads one view: one Get, and one more when qrid is an alias.
+func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
+	const op = "boltstore.View"
+	var v store.View
+	err := s.read(ctx, op, func(tx *bolt.Tx) error {
+		views := tx.Bucket(bucketViews)
+		b := views.Get([]byte(qrid))
+		if b == nil {
+			if strong := tx.Bucket(bucketAliases).Get([]byte(qrid)); strong != nil {
+				b = views.Get(strong)
+			}
+		}
+		if b == nil {
+			return errs.Errorf(errs.NotFound, op, "no identity with this QR id")
+		}
+		return json.Unmarshal(b, &v)
+	})
+	return v, err
+}
+
+// History returns every stored version of qrid's declarations, oldest first.
+func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declaration, error) {
+	const op = "boltstore.History"
+	var out []canonical.Declaration
+	err := s.read(ctx, op, func(tx *bolt.Tx) error {
+		if strong := tx.Bucket(bucketAliases).Get([]byte(qrid)); strong != nil {
+			qrid = string(strong)
+		}
+		versions := tx.Bucket(bucketVersions)
+		prefix := identityPrefix(qrid)
+		c := tx.Bucket(bucketByIdentity).Cursor()
+		for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
+			var v version
+			if err := json.Unmarshal(versions.Get(rec), &v); err != nil {
+				return err
+			}
+			out = append(out, v.Declaration)
+		}
+		if len(out) == 0 {
+			return errs.Errorf(errs.NotFound, op, "no identity with this QR id")
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Inconsistencies pages through the identities whose views list inconsistencies, in QR id
+// order, keeping those matching q. The page token is the last QR id returned.
+func (s *Store) Inconsistencies(ctx context.Context, q store.InconsistencyQuery) ([]store.View, string, error) {
+	const op = "boltstore.Inconsistencies"
+	after, err := decodeToken(op, q.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	size := store.PageSizeOf(q.PageSize)
+	var out []store.View
+	var next string
+	err = s.read(ctx, op, func(tx *bolt.Tx) error {
+		views := tx.Bucket(bucketViews)
+		c := tx.Bucket(bucketInconsistent).Cursor()
+		k, _ := c.First()
+		if after != nil {
+			k, _ = c.Seek(after)
+			if k != nil && string(k) == string(after) {
+				k, _ = c.Next()
+			}
+		}
+		for ; k != nil; k, _ = c.Next() {
+			var v store.View
+			if err := json.Unmarshal(views.Get(k), &v); err != nil {
+				return err
+			}
+			if !q.Matches(v) {
+				continue
+			}
+			if len(out) == size {
+				next = encodeToken([]byte(out[len(out)-1].QRID))
+				return nil
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// Rejections pages through rejections newest first. The page token is the last index key.
+func (s *Store) Rejections(ctx context.Context, q store.RejectionQuery) ([]store.Rejected, string, error) {
+	const op = "boltstore.Rejections"
+	var out []store.Rejected
+	next, extra, err := s.newestFirst(ctx, op, bucketRejectionsByTime, q.PageToken, q.PageSize, func(tx *bolt.Tx, k []byte) (bool, error) {
+		var r store.Rejected
+		if err := json.Unmarshal(tx.Bucket(bucketRejections).Get(k[timeKeyLen:]), &r); err != nil {
+			return false, err
+		}
+		if !q.Matches(r) {
+			return false, nil
+		}
+		out = append(out, r)
+		return true, nil
+	})
+	if extra {
+		out = out[:len(out)-1]
+	}
+	return out, next, err
+}
+
+// AccessLog pages through accesses newest first.
+func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Access, string, error) {
+	const op = "boltstore.AccessLog"
+	var out []store.Access
+	next, extra, err := s.newestFirst(ctx, op, bucketAccess, q.PageToken, q.PageSize, func(tx *bolt.Tx, k []byte) (bool, error) {
+		var a store.Access
+		if err := json.Unmarshal(tx.Bucket(bucketAccess).Get(k), &a); err != nil {
+			return false, err
+		}
+		if !q.Matches(a) {
+			return false, nil
+		}
+		out = append(out, a)
+		return true, nil
+	})
+	if extra {
+		out = out[:len(out)-1]
+	}
+	return out, next, err
+}
+
+// newestFirst walks bucket's keys from the greatest down, starting below token, calling take
+// for each until it took size+1; take appends what it takes. When it took more than size, the
+// caller drops the last one (it opens the next page) and gets the token of the next page.
+func (s *Store) newestFirst(ctx context.Context, op string, bucket []byte, token string, pageSize int,
+	take func(*bolt.Tx, []byte) (bool, error)) (next string, extra bool, err error) {
+	before, err := decodeToken(op, token)
+	if err != nil {
+		return "", false, err
+	}
+	size := store.PageSizeOf(pageSize)
+	err = s.read(ctx, op, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		var k []byte
+		if before == nil {
+			k, _ = c.Last()
+		} else if k, _ = c.Seek(before); k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		taken := 0
+		for ; k != nil; k, _ = c.Prev() {
+			ok, err := take(tx, k)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			taken++
+			if taken == size {
+				next = encodeToken(k)
+			}
+			if taken > size {
+				extra = true
+				return nil
+			}
+		}
+		next = ""
+		return nil
+	})
+	return next, extra, err
+}
+
+// AppendAccess records one access under its time and a sequence number.
+func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
+	return s.update(ctx, "boltstore.AppendAccess", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAccess)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		return b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), v)
+	})
+}
+
+// Counts returns the counter cells matching q.
+func (s *Store) Counts(ctx context.Context, q store.CountQuery) ([]store.Count, error) {
+	const op = "boltstore.Counts"
+	var out []store.Count
+	err := s.read(ctx, op, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCounters).ForEach(func(k, v []byte) error {
+			c, ok := store.ParseCellKey(string(k))
+			if !ok || len(v) != 8 {
+				return errs.Errorf(errs.Other, op, "corrupt counter cell %q", k)
+			}
+			if q.Matches(c) {
+				c.N = int64(binary.BigEndian.Uint64(v))
+				out = append(out, c)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RecordPassage stores p once by its ID and counts it.
+func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error) {
+	const op = "boltstore.RecordPassage"
+	if p.ID == "" {
+		return false, errs.Errorf(errs.Invalid, op, "id: required")
+	}
+	dup := false
+	err := s.update(ctx, op, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPassages)
+		if b.Get([]byte(p.ID)) != nil {
+			dup = true
+			return nil
+		}
+		v, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(p.ID), v); err != nil {
+			return err
+		}
+		return addCount(tx.Bucket(bucketCounters), store.PassageCount(p))
+	})
+	return dup, err
+}

@@ -1,0 +1,328 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// version is one stored declaration version and the identity it belongs to now.
+type version struct {
+	QRID        string
+	Verified    bool
+	Declaration canonical.Declaration
+}
+
+// WriteBatch stores the batch in one write transaction: atomic, and durable once it returns.
+// Concurrent callers' batches are coalesced into one commit (bbolt's Batch); each batch's
+// results are still its own.
+func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Result, error) {
+	const op = "boltstore.WriteBatch"
+	for i, it := range items {
+		if (it.Accepted == nil) == (it.Rejected == nil) {
+			return nil, errs.Errorf(errs.Invalid, op, "items[%d]: exactly one of accepted and rejected must be set", i)
+		}
+	}
+	if len(items) == 0 {
+		return []store.Result{}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errs.E(errs.Transient, op, err)
+	}
+	var results []store.Result
+	fn := func(tx *bolt.Tx) error {
+		// bbolt may run fn again (alone) when a coalesced batch fails: start afresh.
+		w := newWriteTx(tx)
+		results = make([]store.Result, len(items))
+		for i, it := range items {
+			r, err := w.item(it)
+			if err != nil {
+				return errs.Errorf(errs.KindOf(err), op, "items[%d]: %w", i, err)
+			}
+			results[i] = r
+		}
+		return w.flush()
+	}
+	var err error
+	if s.inflight.Add(1) > 1 {
+		err = s.db.Batch(fn)
+	} else {
+		err = s.db.Update(fn)
+	}
+	s.inflight.Add(-1)
+	if err = classify(op, err); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// writeTx is one write transaction with its views cached until flush.
+type writeTx struct {
+	tx                                          *bolt.Tx
+	versions, byIdentity, versionsByTime, views *bolt.Bucket
+	aliases, aliasOf, inconsistent              *bolt.Bucket
+	rejections, rejectionsByTime, counters      *bolt.Bucket
+	cache                                       map[string]*cachedView
+	order                                       []string
+}
+
+type cachedView struct {
+	v       store.View
+	exists  bool // stored before or created in this transaction
+	dirty   bool
+	deleted bool
+}
+
+func newWriteTx(tx *bolt.Tx) *writeTx {
+	return &writeTx{
+		tx: tx, versions: tx.Bucket(bucketVersions), byIdentity: tx.Bucket(bucketByIdentity),
+		versionsByTime: tx.Bucket(bucketVersionsByTime), views: tx.Bucket(bucketViews),
+		aliases: tx.Bucket(bucketAliases), aliasOf: tx.Bucket(bucketAliasOf),
+		inconsistent: tx.Bucket(bucketInconsistent), rejections: tx.Bucket(bucketRejections),
+		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
+		cache: map[string]*cachedView{},
+	}
+}
+
+func (w *writeTx) item(it store.Item) (store.Result, error) {
+	rec := recordKey(it.Key())
+	if old := w.versions.Get(rec); old != nil {
+		var v version
+		if err := json.Unmarshal(old, &v); err != nil {
+			return store.Result{}, err
+		}
+		if it.Rejected != nil {
+			return store.Result{Outcome: store.OutcomeDuplicate}, nil
+		}
+		return store.Result{Outcome: store.OutcomeDuplicate, QRID: w.resolve(v.QRID)}, nil
+	}
+	if it.Rejected != nil {
+		return w.reject(rec, it)
+	}
+	a := *it.Accepted
+	target := w.resolve(a.QRID)
+	for _, weak := range a.Aliases {
+		if err := w.absorb(weak, target); err != nil {
+			return store.Result{}, err
+		}
+	}
+	a.QRID = target
+	if err := w.putVersion(rec, version{QRID: target, Verified: a.Verified, Declaration: a.Declaration}); err != nil {
+		return store.Result{}, err
+	}
+	if err := w.apply(a); err != nil {
+		return store.Result{}, err
+	}
+	if err := w.count(it); err != nil {
+		return store.Result{}, err
+	}
+	return store.Result{Outcome: store.OutcomeAccepted, QRID: target}, nil
+}
+
+// reject files a rejection once; a record already stored as accepted was caught above.
+func (w *writeTx) reject(rec []byte, it store.Item) (store.Result, error) {
+	if w.rejections.Get(rec) != nil {
+		return store.Result{Outcome: store.OutcomeDuplicate}, nil
+	}
+	b, err := json.Marshal(it.Rejected)
+	if err != nil {
+		return store.Result{}, err
+	}
+	if err := w.rejections.Put(rec, b); err != nil {
+		return store.Result{}, err
+	}
+	if err := w.rejectionsByTime.Put(timedKey(store.RejectedAt(it.Rejected.Declaration), rec), nil); err != nil {
+		return store.Result{}, err
+	}
+	if err := w.count(it); err != nil {
+		return store.Result{}, err
+	}
+	return store.Result{Outcome: store.OutcomeRejected}, nil
+}
+
+func (w *writeTx) count(it store.Item) error {
+	for _, c := range store.CountsOf(it) {
+		if err := addCount(w.counters, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addCount(b *bolt.Bucket, c store.Count) error {
+	k := []byte(store.CellKey(c))
+	var n int64
+	if old := b.Get(k); len(old) == 8 {
+		n = int64(binary.BigEndian.Uint64(old))
+	}
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n+c.N)))
+}
+
+// resolve follows an alias to its identity (aliases always point at an identity itself).
+func (w *writeTx) resolve(qrid string) string {
+	if s := w.aliases.Get([]byte(qrid)); s != nil {
+		return string(s)
+	}
+	return qrid
+}
+
+func (w *writeTx) putVersion(rec []byte, v version) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := w.versions.Put(rec, b); err != nil {
+		return err
+	}
+	d := v.Declaration
+	if err := w.byIdentity.Put(historyKey(v.QRID, d.DeclaredAt, d.Source.Version, rec), rec); err != nil {
+		return err
+	}
+	return w.versionsByTime.Put(timedKey(d.DeclaredAt, rec), nil)
+}
+
+// absorb makes the weak identity an alias of target (an identity, not an alias). A weak id
+// that is already an alias stays where it is: the first strong identity to claim it keeps it.
+func (w *writeTx) absorb(weak, target string) error {
+	if weak == "" || weak == target || w.aliases.Get([]byte(weak)) != nil {
+		return nil
+	}
+	if err := w.aliases.Put([]byte(weak), []byte(target)); err != nil {
+		return err
+	}
+	if err := w.aliasOf.Put(append(identityPrefix(target), weak...), nil); err != nil {
+		return err
+	}
+	// Aliases of the weak identity now point at target.
+	prefix := identityPrefix(weak)
+	var repoint [][]byte
+	c := w.aliasOf.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+		repoint = append(repoint, clone(k))
+	}
+	for _, k := range repoint {
+		x := k[len(prefix):]
+		if err := w.aliases.Put(x, []byte(target)); err != nil {
+			return err
+		}
+		if err := w.aliasOf.Put(append(identityPrefix(target), x...), nil); err != nil {
+			return err
+		}
+		if err := w.aliasOf.Delete(k); err != nil {
+			return err
+		}
+	}
+	// The weak identity's versions move to target and are merged into its view.
+	type moved struct{ key, rec []byte }
+	var ms []moved
+	c = w.byIdentity.Cursor()
+	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
+		ms = append(ms, moved{clone(k), clone(rec)})
+	}
+	for _, m := range ms {
+		var v version
+		if err := json.Unmarshal(w.versions.Get(m.rec), &v); err != nil {
+			return err
+		}
+		v.QRID = target
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := w.versions.Put(m.rec, b); err != nil {
+			return err
+		}
+		if err := w.byIdentity.Delete(m.key); err != nil {
+			return err
+		}
+		if err := w.byIdentity.Put(append(identityPrefix(target), m.key[len(prefix):]...), m.rec); err != nil {
+			return err
+		}
+		if err := w.apply(store.Accepted{Declaration: v.Declaration, QRID: target, Verified: v.Verified}); err != nil {
+			return err
+		}
+	}
+	cv, err := w.view(weak)
+	if err != nil {
+		return err
+	}
+	if cv.exists {
+		cv.deleted, cv.dirty = true, true
+	}
+	return nil
+}
+
+// view returns the cached view of qrid, loading it on first use.
+func (w *writeTx) view(qrid string) (*cachedView, error) {
+	if cv, ok := w.cache[qrid]; ok {
+		return cv, nil
+	}
+	cv := &cachedView{}
+	if b := w.views.Get([]byte(qrid)); b != nil {
+		if err := json.Unmarshal(b, &cv.v); err != nil {
+			return nil, err
+		}
+		cv.exists = true
+	}
+	w.cache[qrid] = cv
+	w.order = append(w.order, qrid)
+	return cv, nil
+}
+
+func (w *writeTx) apply(a store.Accepted) error {
+	cv, err := w.view(a.QRID)
+	if err != nil {
+		return err
+	}
+	if v, changed := store.Apply(cv.v, a); changed {
+		cv.v, cv.exists, cv.dirty, cv.deleted = v, true, true, false
+	}
+	return nil
+}
+
+// flush writes the changed views and their inconsistency index entries.
+func (w *writeTx) flush() error {
+	for _, qrid := range w.order {
+		cv := w.cache[qrid]
+		if !cv.dirty {
+			continue
+		}
+		if err := putView(w.views, w.inconsistent, qrid, cv.v, cv.deleted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putView(views, inconsistent *bolt.Bucket, qrid string, v store.View, deleted bool) error {
+	k := []byte(qrid)
+	if deleted {
+		if err := views.Delete(k); err != nil {
+			return err
+		}
+		return inconsistent.Delete(k)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := views.Put(k, b); err != nil {
+		return err
+	}
+	if len(v.Inconsistencies) > 0 {
+		return inconsistent.Put(k, nil)
+	}
+	return inconsistent.Delete(k)
+}
+
+func hasPrefix(b, prefix []byte) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
