@@ -973,9 +973,9 @@ func (x *Health) GetPlacesNote() string {
 }
 
 // Violation is one rule a declaration broke: which field, which rule, and a message for people.
-// The same violations are attached to an INVALID_ARGUMENT status as
-// google.rpc.BadRequest.FieldViolation details (field = field, reason = reason,
-// description = message) when a whole request is refused.
+// When a whole request is refused, the same violations come as google.rpc.BadRequest
+// details of the INVALID_ARGUMENT status: one FieldViolation each, with the same field and
+// reason, and description "reason: message".
 type Violation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The path of the field the rule concerns, e.g. "person.document.number",
@@ -984,29 +984,31 @@ type Violation struct {
 	// The stable, machine-readable code of the rule; codes never change meaning once
 	// published, and new rules get new codes:
 	//
-	//	"required"            a required field is empty;
-	//	"malformed"           a value does not have the expected shape;
-	//	"invalid_utf8"        text is not valid UTF-8;
-	//	"control_character"   text holds control characters;
-	//	"too_long"            text longer than the form allows;
-	//	"unknown_province"    no province matches the name or code;
-	//	"invalid_phone"       not a Vietnamese mobile or landline, nor a valid E.164 number;
-	//	"invalid_document"    a document number of no known shape;
-	//	"cccd_province"       the CCCD's province prefix is not a valid code;
-	//	"cccd_birth_year"     the CCCD's year digits contradict the declared birth year;
-	//	"cccd_century"        the CCCD's century digit contradicts the declared birth year;
-	//	"cccd_gender"         the CCCD's gender digit contradicts the declared gender;
-	//	"birth_date_future"   born after the declaration;
-	//	"birth_date_too_old"  born more than 130 years ago;
-	//	"declared_in_future"  declared more than 5 minutes ahead of the gateway's clock;
-	//	"unknown_symptom"     a symptom code outside the common list;
-	//	"unknown_exposure"    an exposure code outside the common list;
-	//	"unknown_gender"      a gender value outside the platform's list;
-	//	"unknown_nationality" a nationality that is no ISO code or known country name;
-	//	"malformed_row"       a file row that cannot be read (wrong column count);
-	//	"registry_mismatch"   the population register disagrees (name, birth date, gender);
-	//	"registry_unknown"    the population register does not know the CCCD;
-	//	"wrong_platform"      a partner submitted a record of another platform.
+	//	"required"              a required field is empty;
+	//	"malformed"             a value does not have the expected shape;
+	//	"invalid_utf8"          text is not valid UTF-8;
+	//	"control_character"     text holds control characters;
+	//	"too_long"              text longer than the form allows;
+	//	"unknown_province"      no province matches the name or code;
+	//	"invalid_phone"         not a Vietnamese mobile or landline, nor a valid E.164 number;
+	//	"invalid_document"      a document number of no known shape;
+	//	"cccd_province"         the CCCD's province prefix is not a valid code;
+	//	"cccd_birth_year"       the CCCD's year digits contradict the declared birth year;
+	//	"cccd_century"          the CCCD's century digit contradicts the declared birth year;
+	//	"cccd_gender"           the CCCD's gender digit contradicts the declared gender;
+	//	"birth_date_future"     born after the declaration;
+	//	"birth_date_too_old"    born more than 130 years ago;
+	//	"declared_in_future"    declared more than 5 minutes ahead of the gateway's clock;
+	//	"unknown_symptom"       a symptom code outside the common list;
+	//	"unknown_exposure"      an exposure code outside the common list;
+	//	"unknown_gender"        a gender value outside the platform's list;
+	//	"unknown_nationality"   a nationality that is no ISO code or known country name;
+	//	"malformed_row"         a file row that cannot be read (wrong column count);
+	//	"registry_mismatch"     the population register disagrees (name, birth date, gender);
+	//	"registry_unknown"      the population register does not know the CCCD;
+	//	"registry_unavailable"  the population register could not be asked, and the gateway
+	//	                        is configured to reject CCCDs it cannot verify (send again later);
+	//	"wrong_platform"        a partner submitted a record of another platform.
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Explains the violation in English for operators. It never repeats the rejected
 	// value's personal data. Do not parse it: use field and reason.
