@@ -58,9 +58,9 @@ type Scan struct {
 const MaxLen = 2048
 
 // Parse reads any QR a checkpoint meets, detecting its form: the gateway's signed QR (prefix
-// "LT1.", verified against keys at now); a chip ID card's QR (12 digits first and 7 fields, or
-// 6 fields whose fourth is not 1405's 0 or 1); a 1405 personal QR (any other text with '|'); or
-// a bare QR id (in either case). Surrounding spaces, newlines and a byte-order mark that
+// "LT1.", verified against keys at now); a chip ID card's QR (a ddMMyyyy date in the fourth
+// field, or 7 fields starting with 12 digits); a 1405 personal QR (any other text with '|');
+// or a bare QR id (in either case). Surrounding spaces, newlines and a byte-order mark that
 // scanners add are ignored; more than MaxLen bytes or invalid UTF-8 is malformed. Errors have
 // kind errs.Invalid and wrap ErrMalformed or one of the signature errors; they say what is
 // wrong for a checkpoint operator and never repeat the person's data.
@@ -91,23 +91,18 @@ func Parse(s string, keys KeySet, now time.Time) (Scan, error) {
 	return Scan{}, malformed(op, "not a QR code the gateway knows (signed QR, 1405 personal QR, chip ID card or QR id)")
 }
 
-// looksLikeChipCard: 12 digits first and 7 fields (a 1405 QR has at most 6), or 6 fields
-// whose fourth is not the 1405 LoaiDinhDanh (0 or 1), so that a broken chip card's error
-// speaks of the chip card's fields.
+// looksLikeChipCard: a ddMMyyyy date (8 digits) in the fourth field, where a 1405 QR has its
+// LoaiDinhDanh (0 or 1); or 7 fields (a 1405 QR has at most 6) with 12 digits first. So a
+// broken chip card's error speaks of the chip card's fields.
 func looksLikeChipCard(s string) bool {
-	n := strings.Count(s, "|") + 1
-	if n != 6 && n != 7 {
-		return false
-	}
 	f := strings.SplitN(s, "|", 5)
-	if first := strings.TrimSpace(f[0]); len(first) != 12 || !allDigits(first) {
-		return false
+	if len(f) >= 4 {
+		if d := strings.TrimSpace(f[3]); len(d) == 8 && allDigits(d) {
+			return true
+		}
 	}
-	if n == 7 {
-		return true
-	}
-	loai := strings.TrimSpace(f[3])
-	return loai != "0" && loai != "1"
+	first := strings.TrimSpace(f[0])
+	return strings.Count(s, "|") == 6 && len(first) == 12 && allDigits(first)
 }
 
 func malformed(op, why string) error {

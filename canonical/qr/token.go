@@ -1,16 +1,18 @@
 // Package qr reads and writes the QR codes a checkpoint meets: the gateway's own signed QR,
 // the unified personal QR of decision 1405/QĐ-BTTTT, the chip ID card's QR and a bare QR id.
 //
-// The gateway's signed QR is "LT1." followed by base64url (no padding) of a 23-byte payload,
+// The gateway's signed QR is "LT1." followed by base64url (no padding) of a 24-byte header,
 // the key id and a 64-byte Ed25519 signature:
 //
 //	QRID (15 bytes, the base32-decoded QR id) | issued at (uint32, Unix seconds, big endian) |
-//	expires at (uint32, Unix seconds) | key id (1–16 bytes, the rest) | signature (64 bytes)
+//	expires at (uint32, Unix seconds) | key id length n (1 byte) | key id (n = 1–16 bytes) |
+//	signature (64 bytes)
 //
-// The signature covers "LT1." and everything before it. With a key id of n bytes the QR is
-// 4 + ceil((87+n)·4/3) characters: 131 characters for an 8-byte key id such as "k2026-11",
-// at most 143 for a 16-byte one. That is QR version 8 at error-correction level M (152
-// bytes), which a phone reads at arm's length. Times are whole seconds from 1970 to 2106.
+// The signature covers "LT1." and everything before it. The QR is 4 + ceil((88+n)·4/3)
+// characters: 132 for an 8-byte key id such as "k2026-11", at most 143 for a 16-byte one.
+// That fits QR version 8 at error-correction level M (152 bytes), which a phone reads at arm's
+// length. Times are whole seconds from 1970 to 2106. The key id length makes a truncated scan
+// read as truncated rather than as signed by an unknown key.
 package qr
 
 import (
@@ -38,7 +40,7 @@ const MaxKeyIDLen = 16
 const ClockSkew = 5 * time.Minute
 
 const (
-	headerLen = identity.QRIDBytes + 4 + 4 // QRID, issued at, expires at
+	headerLen = identity.QRIDBytes + 4 + 4 + 1 // QRID, issued at, expires at, key id length
 	minRawLen = headerLen + 1 + ed25519.SignatureSize
 	maxRawLen = headerLen + MaxKeyIDLen + ed25519.SignatureSize
 )
@@ -137,6 +139,7 @@ func (s *Signer) SignToken(t Token) (string, error) {
 	msg = append(msg, qrid[:]...)
 	msg = binary.BigEndian.AppendUint32(msg, iat)
 	msg = binary.BigEndian.AppendUint32(msg, exp)
+	msg = append(msg, byte(len(s.keyID)))
 	msg = append(msg, s.keyID...)
 	msg = append(msg, ed25519.Sign(s.priv, msg)...)
 	return SignedPrefix + base64.RawURLEncoding.EncodeToString(msg[len(SignedPrefix):]), nil
@@ -168,6 +171,9 @@ func Verify(s string, keys KeySet, now time.Time) (Token, error) {
 		return malformed("gateway QR code holds characters outside base64url (damaged?)")
 	}
 	if len(raw) < minRawLen || len(raw) > maxRawLen {
+		return malformed("gateway QR code has the wrong length (truncated?)")
+	}
+	if int(raw[headerLen-1]) != len(raw)-minRawLen+1 {
 		return malformed("gateway QR code has the wrong length (truncated?)")
 	}
 	signed, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
