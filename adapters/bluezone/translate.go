@@ -151,6 +151,9 @@ func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {
 // data).
 func jsonReason(err error) string {
 	if te, ok := err.(*json.UnmarshalTypeError); ok {
+		if te.Field == "" {
+			return fmt.Sprintf("got a JSON %s, want an object", te.Value)
+		}
 		return fmt.Sprintf("field %s: got a JSON %s, want %s", te.Field, te.Value, te.Type)
 	}
 	return "not a JSON object"

@@ -93,6 +93,9 @@ func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {
 	msg := "not a JSON object"
 	if te, ok := err.(*json.UnmarshalTypeError); ok {
 		msg = fmt.Sprintf("field %s: got a JSON %s, want %s", te.Field, te.Value, te.Type)
+		if te.Field == "" {
+			msg = fmt.Sprintf("got a JSON %s, want an object", te.Value)
+		}
 	}
 	d.Problems = append(d.Problems, canonical.Violation{
 		Field: "record", Reason: canonical.ReasonMalformed,
