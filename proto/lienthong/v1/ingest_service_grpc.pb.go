@@ -37,8 +37,10 @@ const (
 // OUTCOME_DUPLICATE. Answers are per item, in the spirit of OpenTelemetry's partial_success:
 // bad items are rejected with reasons and never take the good items of the same batch down
 // with them. A request-level status other than OK (INVALID_ARGUMENT for a malformed request,
-// RESOURCE_EXHAUSTED for an oversized one, UNAVAILABLE when the store is down) means nothing
-// of that request was stored; retry UNAVAILABLE with back-off.
+// RESOURCE_EXHAUSTED for an oversized one or a caller over its rate, UNAVAILABLE when the
+// store is down) means nothing of that request was stored (for a stream: nothing of the batch
+// being processed; earlier batches stay stored). Retry UNAVAILABLE and RESOURCE_EXHAUSTED
+// with back-off, honouring a google.rpc.RetryInfo detail when there is one.
 type IngestServiceClient interface {
 	// Submits a batch of declarations in the common form (at most 1,000). Each item is
 	// normalized, validated, keyed to its person's QR identity and stored, and answered in
@@ -123,8 +125,10 @@ func (c *ingestServiceClient) GetSignedQR(ctx context.Context, in *GetSignedQRRe
 // OUTCOME_DUPLICATE. Answers are per item, in the spirit of OpenTelemetry's partial_success:
 // bad items are rejected with reasons and never take the good items of the same batch down
 // with them. A request-level status other than OK (INVALID_ARGUMENT for a malformed request,
-// RESOURCE_EXHAUSTED for an oversized one, UNAVAILABLE when the store is down) means nothing
-// of that request was stored; retry UNAVAILABLE with back-off.
+// RESOURCE_EXHAUSTED for an oversized one or a caller over its rate, UNAVAILABLE when the
+// store is down) means nothing of that request was stored (for a stream: nothing of the batch
+// being processed; earlier batches stay stored). Retry UNAVAILABLE and RESOURCE_EXHAUSTED
+// with back-off, honouring a google.rpc.RetryInfo detail when there is one.
 type IngestServiceServer interface {
 	// Submits a batch of declarations in the common form (at most 1,000). Each item is
 	// normalized, validated, keyed to its person's QR identity and stored, and answered in
