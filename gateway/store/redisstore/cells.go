@@ -1,0 +1,146 @@
+package redisstore
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// Counter cells are hash fields of a bucket's counters key, named by store.CellKey; the
+// cells of an item are store.CountsOf's, so both stores count alike.
+
+func cellFields(cs []store.Count) []any {
+	out := make([]any, len(cs))
+	for i, c := range cs {
+		out[i] = store.CellKey(c)
+	}
+	return out
+}
+
+func reasonsOf(r *store.Rejected) []canonical.Reason {
+	var rs []canonical.Reason
+	for _, v := range r.Violations {
+		rs = append(rs, v.Reason)
+	}
+	slices.Sort(rs)
+	return slices.Compact(rs)
+}
+
+// clean keeps a value from breaking the '|' framing of index members.
+func clean(s string) string { return strings.ReplaceAll(s, "|", "/") }
+
+// Index members. Inconsistent views are indexed under several prefixes, so every filter of
+// InconsistencyQuery is one lexical range; members sort by QRID within a prefix:
+//
+//	a|qrid                any inconsistency
+//	f|field|qrid          this field
+//	p|A|B|qrid            this pair
+//	fp|field|A|B|qrid
+func incMembers(v *store.View) []string {
+	if len(v.Inconsistencies) == 0 {
+		return nil
+	}
+	q := v.QRID
+	out := []string{"a|" + q}
+	for _, in := range v.Inconsistencies {
+		f, a, b := clean(string(in.Field)), clean(string(in.PlatformA)), clean(string(in.PlatformB))
+		out = append(out, "f|"+f+"|"+q, "p|"+a+"|"+b+"|"+q, "fp|"+f+"|"+a+"|"+b+"|"+q)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// incPrefix is the index prefix answering q.
+func incPrefix(q store.InconsistencyQuery) string {
+	f := clean(string(q.Field))
+	a, b := clean(string(q.PlatformA)), clean(string(q.PlatformB))
+	if a != "" && b != "" && a > b {
+		a, b = b, a
+	}
+	switch {
+	case a != "" && b != "" && f != "":
+		return "fp|" + f + "|" + a + "|" + b + "|"
+	case a != "" && b != "":
+		return "p|" + a + "|" + b + "|"
+	case f != "":
+		return "f|" + f + "|"
+	}
+	return "a|"
+}
+
+// diff returns the members of old not in new, and of new not in old (both sorted).
+func diff(old, new []string) (removed, added []string) {
+	for _, m := range old {
+		if _, ok := slices.BinarySearch(new, m); !ok {
+			removed = append(removed, m)
+		}
+	}
+	for _, m := range new {
+		if _, ok := slices.BinarySearch(old, m); !ok {
+			added = append(added, m)
+		}
+	}
+	return removed, added
+}
+
+// stamp is a time as 20 zero-padded digits of Unix nanoseconds, so members sort by time.
+func stamp(t time.Time) string {
+	n := int64(0)
+	if !t.IsZero() {
+		n = t.UnixNano()
+	}
+	if n < 0 {
+		n = 0
+	}
+	return fmt.Sprintf("%020d", n)
+}
+
+// Rejection index members, newest first by reading them in reverse:
+//
+//	a|stamp|record        r|reason|stamp|record
+//	p|platform|stamp|record   pr|platform|reason|stamp|record
+func rejectionMembers(r *store.Rejected, field string) []string {
+	suffix := stamp(store.RejectedAt(r.Declaration)) + "|" + field
+	p := clean(string(r.Declaration.Source.Platform))
+	out := []string{"a|" + suffix, "p|" + p + "|" + suffix}
+	for _, reason := range reasonsOf(r) {
+		rs := clean(string(reason))
+		out = append(out, "r|"+rs+"|"+suffix, "pr|"+p+"|"+rs+"|"+suffix)
+	}
+	return out
+}
+
+func rejectionPrefix(q store.RejectionQuery) string {
+	p, r := clean(string(q.Platform)), clean(string(q.Reason))
+	switch {
+	case p != "" && r != "":
+		return "pr|" + p + "|" + r + "|"
+	case p != "":
+		return "p|" + p + "|"
+	case r != "":
+		return "r|" + r + "|"
+	}
+	return "a|"
+}
+
+// Access index prefixes; the script appends "stamp|bucket|seq".
+func accessPrefixes(a *store.Access) []string {
+	q, u := clean(a.QRID), clean(a.Principal)
+	return []string{"a|", "q|" + q + "|", "u|" + u + "|", "qu|" + q + "|" + u + "|"}
+}
+
+func accessPrefix(q store.AccessQuery) string {
+	switch {
+	case q.QRID != "" && q.Principal != "":
+		return "qu|" + clean(q.QRID) + "|" + clean(q.Principal) + "|"
+	case q.QRID != "":
+		return "q|" + clean(q.QRID) + "|"
+	case q.Principal != "":
+		return "u|" + clean(q.Principal) + "|"
+	}
+	return "a|"
+}

@@ -1,0 +1,40 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/gateway/store/storetest"
+	"github.com/lienthong/lienthong/test/redistest"
+)
+
+// opener opens stores on one server (or cluster), each in a namespace of its own, so every
+// behaviour of the suite starts empty without flushing anything.
+func opener(opts Options) storetest.Open {
+	var n atomic.Int64
+	return func(t *testing.T, now func() time.Time) store.Store {
+		t.Helper()
+		o := opts
+		o.Namespace = fmt.Sprintf("t%d", n.Add(1))
+		o.Now = now
+		s, err := Open(context.Background(), o)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	}
+}
+
+func TestConformanceSingleServer(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	storetest.Run(t, opener(Options{Addrs: []string{srv.Addr()}}))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	storetest.Run(t, opener(Options{Addrs: c.Addrs(), Cluster: true}))
+}

@@ -1,0 +1,221 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts. Each touches the keys of one hash tag only, so it is atomic in one slot
+// of a cluster. Stored views start with "V<revision>\n" (or are "A<qrid>" for an alias), so a
+// script compares revisions without decoding the view. Numbers that may exceed 2^53 (times
+// in nanoseconds) stay strings in Lua and are compared by length, then lexically.
+
+// writeScript stores one identity's new versions, view, counters and index entries if the
+// view's revision is still the one the caller read. It returns {0} on success, {1} on a lost
+// compare-and-set, {2, target} when the identity has meanwhile become an alias of target.
+//
+// KEYS: view, versions, counters, inconsistency index, oldest index.
+// ARGV: expected revision, new view ("" keeps it), oldest score ("" none), qrid,
+// fresh count, copied count, counter count, index removals, index additions, then the lists:
+// fresh (field, value) pairs (must be new), copied pairs (may exist), counter cells,
+// removed index members, added index members.
+var writeScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local rev = '0'
+if cur then
+  if string.byte(cur, 1) == 65 then return {2, string.sub(cur, 2)} end
+  rev = string.match(cur, '^V(%d+)\n')
+end
+if rev ~= ARGV[1] then return {1} end
+local nf, nc, nn, nr, na = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local i = 10
+for j = 0, nf - 1 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i + 2 * j]) == 1 then return {1} end
+end
+for j = 1, nf + nc do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for j = 1, nn do
+  redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+  i = i + 1
+end
+for j = 1, nr do
+  redis.call('ZREM', KEYS[4], ARGV[i])
+  i = i + 1
+end
+for j = 1, na do
+  redis.call('ZADD', KEYS[4], 0, ARGV[i])
+  i = i + 1
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[5], 'LT', ARGV[3], ARGV[4]) end
+return {0}
+`)
+
+// aliasScript turns an identity into an alias of another once its data has been copied
+// there: if the view's revision is unchanged, it replaces the view with "A<target>" and
+// deletes the versions and index entries. Returns {0}, {1} on a lost compare-and-set, or
+// {2, other} when it is already an alias (of other).
+//
+// KEYS: view, versions, inconsistency index, oldest index.
+// ARGV: expected revision, target, qrid, index members to remove...
+var aliasScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local rev = '0'
+if cur then
+  if string.byte(cur, 1) == 65 then return {2, string.sub(cur, 2)} end
+  rev = string.match(cur, '^V(%d+)\n')
+end
+if rev ~= ARGV[1] then return {1} end
+redis.call('SET', KEYS[1], 'A' .. ARGV[2])
+redis.call('DEL', KEYS[2])
+for i = 4, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
+redis.call('ZREM', KEYS[4], ARGV[3])
+return {0}
+`)
+
+// rejectScript stores one rejection once. Returns 0 when stored, 1 for a duplicate.
+//
+// A record key stored as accepted (its marker is in the seen set) is a duplicate too.
+//
+// KEYS: rejections, rejection index, counters, seen set. ARGV: record field, value, seen
+// member, index count, then index members and counter cells.
+var rejectScript = redis.NewScript(`
+if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 1 then return 1 end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 1 end
+local n = tonumber(ARGV[4])
+for i = 5, 4 + n do redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
+for i = 5 + n, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
+return 0
+`)
+
+// passageScript records one passage once. Returns 0 when stored, 1 for a duplicate.
+// KEYS: passages, counters. ARGV: passage id, counter cell.
+var passageScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], '') == 0 then return 1 end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+return 0
+`)
+
+// accessScript appends one access. KEYS: records, index, sequence.
+// ARGV: value, bucket (4 digits), time (20 digits), index prefixes...
+var accessScript = redis.NewScript(`
+local seq = string.format('%012d', redis.call('INCR', KEYS[3]))
+redis.call('HSET', KEYS[1], seq, ARGV[1])
+local suffix = ARGV[3] .. '|' .. ARGV[2] .. '|' .. seq
+for i = 4, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i] .. suffix) end
+return seq
+`)
+
+// leaseScript takes or renews a lease. Times are nanosecond strings.
+// KEYS: lease, token. ARGV: holder, now, expires.
+// Returns {held (0/1), holder, token, expires}.
+var leaseScript = redis.NewScript(`
+local function after(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local h = redis.call('HMGET', KEYS[1], 'h', 'e')
+local tok = redis.call('GET', KEYS[2]) or '0'
+if h[1] and h[2] and after(h[2], ARGV[2]) then
+  if h[1] ~= ARGV[1] then return {0, h[1], tok, h[2]} end
+  redis.call('HSET', KEYS[1], 'e', ARGV[3])
+  return {1, ARGV[1], tok, ARGV[3]}
+end
+tok = tostring(redis.call('INCR', KEYS[2]))
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'e', ARGV[3])
+return {1, ARGV[1], tok, ARGV[3]}
+`)
+
+// releaseScript gives a lease up if holder has it. KEYS: lease. ARGV: holder.
+var releaseScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// cursorScript stores a cursor if the fence is the lease's current token.
+// KEYS: token, cursor. ARGV: fence, cursor. Returns 1 when stored, 0 for a stale fence.
+var cursorScript = redis.NewScript(`
+local tok = redis.call('GET', KEYS[1])
+if not tok or tok ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`)
+
+// purgeScript rewrites an identity without its purged versions, if its revision is
+// unchanged. KEYS: view, versions, inconsistency index, oldest index.
+// ARGV: expected revision, new view ("" deletes it), qrid, new oldest score ("" removes it),
+// fields count, removals count, then fields to delete, index members to remove, to add.
+var purgeScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local rev = '0'
+if cur then
+  if string.byte(cur, 1) == 65 then return 2 end
+  rev = string.match(cur, '^V(%d+)\n')
+end
+if rev ~= ARGV[1] then return 1 end
+local nf, nr = tonumber(ARGV[5]), tonumber(ARGV[6])
+local i = 7
+for j = 1, nf do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end
+for j = 1, nr do redis.call('ZREM', KEYS[3], ARGV[i]); i = i + 1 end
+while i <= #ARGV do redis.call('ZADD', KEYS[3], 0, ARGV[i]); i = i + 1 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+if ARGV[4] == '' then redis.call('ZREM', KEYS[4], ARGV[3]) else redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3]) end
+return 0
+`)
+
+// dropScript deletes one rejection and its index entries. KEYS: rejections, index.
+// ARGV: field, index members...
+var dropScript = redis.NewScript(`
+local n = redis.call('HDEL', KEYS[1], ARGV[1])
+for i = 2, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+return n
+`)
+
+// scriptCall is one script run prepared for a pipeline.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+	cmd    *redis.Cmd
+}
+
+// runScripts runs calls in one pipeline by EVALSHA. Calls whose script is not in the server's
+// cache (after a restart, a failover or SCRIPT FLUSH) run again by EVAL, which loads it. The
+// error of each call is left on its cmd; the returned error is only for the pipeline itself.
+func runScripts(ctx context.Context, c redis.UniversalClient, calls []*scriptCall) {
+	if len(calls) == 0 {
+		return
+	}
+	pipe := c.Pipeline()
+	for _, sc := range calls {
+		sc.cmd = sc.script.EvalSha(ctx, pipe, sc.keys, sc.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+	var again []*scriptCall
+	for _, sc := range calls {
+		if err := sc.cmd.Err(); err != nil && isNoScript(err) {
+			again = append(again, sc)
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	pipe = c.Pipeline()
+	for _, sc := range again {
+		sc.cmd = sc.script.Eval(ctx, pipe, sc.keys, sc.args...)
+	}
+	_, _ = pipe.Exec(ctx)
+}
+
+func isNoScript(err error) bool {
+	return strings.HasPrefix(err.Error(), "NOSCRIPT") || strings.Contains(err.Error(), "NOSCRIPT")
+}

@@ -1,0 +1,204 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// maxHops bounds how many aliases a lookup follows (weak → CMND → CCCD is two).
+const maxHops = 4
+
+// Store is the Redis store. It is safe for concurrent use by many gateway replicas.
+type Store struct {
+	c          redis.UniversalClient
+	k          keyspace
+	now        func() time.Time
+	casRetries int
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// Open connects to Redis and checks that it answers.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	const op = "redisstore.Open"
+	if len(opts.Addrs) == 0 {
+		return nil, errs.Errorf(errs.Invalid, op, "redis: no address")
+	}
+	ns := opts.Namespace
+	if ns == "" {
+		ns = "lt"
+	}
+	if strings.ContainsAny(ns, "{}") {
+		return nil, errs.Errorf(errs.Invalid, op, "redis namespace %q: must not contain braces", ns)
+	}
+	s := &Store{c: redis.NewUniversalClient(opts.universal()), k: keyspace{ns: ns}, now: opts.Now, casRetries: opts.CASRetries}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.casRetries <= 0 {
+		s.casRetries = 64
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Client returns the underlying client (for tests and operator tools).
+func (s *Store) Client() redis.UniversalClient { return s.c }
+
+// Ping reports whether every master answers.
+func (s *Store) Ping(ctx context.Context) error {
+	const op = "redisstore.Ping"
+	if cc, ok := s.c.(*redis.ClusterClient); ok {
+		return classify(op, cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		}))
+	}
+	return classify(op, s.c.Ping(ctx).Err())
+}
+
+// Close closes the connections; it is safe to call twice.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.c.Close() })
+	return nil
+}
+
+// stored is the decoded state of one view key.
+type stored struct {
+	exists bool
+	alias  string // the target when the key is an alias
+	rev    uint64
+	view   store.View
+}
+
+// viewValue encodes a view as stored: "V<revision>\n" then the body.
+func viewValue(v *store.View) string {
+	var b strings.Builder
+	body := encodeViewBody(v)
+	b.Grow(len(body) + 24)
+	b.WriteByte('V')
+	b.WriteString(strconv.FormatUint(v.Revision, 10))
+	b.WriteByte('\n')
+	b.Write(body)
+	return b.String()
+}
+
+func parseStored(val string) (stored, error) {
+	if val == "" {
+		return stored{}, errCorrupt
+	}
+	if val[0] == 'A' {
+		return stored{exists: true, alias: val[1:]}, nil
+	}
+	nl := strings.IndexByte(val, '\n')
+	if val[0] != 'V' || nl < 0 {
+		return stored{}, errCorrupt
+	}
+	rev, err := strconv.ParseUint(val[1:nl], 10, 64)
+	if err != nil {
+		return stored{}, errCorrupt
+	}
+	v, err := decodeViewBody([]byte(val[nl+1:]), rev)
+	if err != nil {
+		return stored{}, err
+	}
+	return stored{exists: true, rev: rev, view: v}, nil
+}
+
+// fromCmd decodes a GET reply; a missing key is a stored{} without error.
+func fromCmd(cmd *redis.StringCmd) (stored, error) {
+	val, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return stored{}, nil
+	}
+	if err != nil {
+		return stored{}, err
+	}
+	return parseStored(val)
+}
+
+// resolve follows aliases from qrid to the identity holding the data.
+func (s *Store) resolve(ctx context.Context, qrid string) (string, stored, error) {
+	for hop := 0; hop <= maxHops; hop++ {
+		st, err := fromCmd(s.c.Get(ctx, s.k.view(qrid)))
+		if err != nil {
+			return "", stored{}, err
+		}
+		if st.alias == "" {
+			return qrid, st, nil
+		}
+		qrid = st.alias
+	}
+	return "", stored{}, errors.New("alias chain too long")
+}
+
+// View returns the view of qrid, following an alias.
+func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
+	const op = "redisstore.View"
+	_, st, err := s.resolve(ctx, qrid)
+	if err != nil {
+		return store.View{}, classify(op, err)
+	}
+	if !st.exists {
+		return store.View{}, errs.Errorf(errs.NotFound, op, "no identity %q", qrid)
+	}
+	return st.view, nil
+}
+
+// History returns every stored version of qrid's declarations (after aliasing), oldest first.
+func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declaration, error) {
+	const op = "redisstore.History"
+	q, st, err := s.resolve(ctx, qrid)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	if !st.exists {
+		return nil, errs.Errorf(errs.NotFound, op, "no identity %q", qrid)
+	}
+	all, err := s.c.HGetAll(ctx, s.k.decl(q)).Result()
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out := make([]canonical.Declaration, 0, len(all))
+	for _, v := range all {
+		d, err := decodeDeclaration([]byte(v))
+		if err != nil {
+			return nil, errs.E(errs.Other, op, err)
+		}
+		out = append(out, d)
+	}
+	sortHistory(out)
+	return out, nil
+}
+
+// sortHistory orders declarations oldest first: declared time, then source version, then
+// platform and record id.
+func sortHistory(ds []canonical.Declaration) {
+	slices.SortFunc(ds, func(a, b canonical.Declaration) int {
+		if c := a.DeclaredAt.Compare(b.DeclaredAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source.Version, b.Source.Version); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Source.Platform), string(b.Source.Platform)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source.RecordID, b.Source.RecordID)
+	})
+}

@@ -1,0 +1,385 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// group is the accepted items of one batch about one identity.
+type group struct {
+	qrid      string // the identity written, after following aliases
+	items     []int  // indices into the batch
+	aliases   []string
+	itemsDone bool // the items are stored; only aliases remain
+
+	// read in the current attempt
+	cur     stored
+	exists  []bool
+	aliased map[string]stored
+	absorb  map[string][]canonical.Declaration
+}
+
+// WriteBatch stores items atomically per identity and idempotently per RecordKey.
+//
+// Accepted items are
+// grouped by identity; for each group the store reads the view and which record keys it
+// already has (one pipeline for the batch), merges with store.Apply in Go, and runs one
+// compare-and-set script per identity (one pipeline). A group that lost the race is re-read
+// and retried, up to Options.CASRetries times, then the batch fails with errs.Conflict.
+// Then each accepted record key is marked in the seen set of its record key's bucket, and
+// each rejection is one script in that bucket (a duplicate when the key is marked or the
+// rejection is already stored).
+func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Result, error) {
+	const op = "redisstore.WriteBatch"
+	results := make([]store.Result, len(items))
+	byQRID := map[string]*group{}
+	var groups []*group
+	var rejections []*scriptCall
+	var rejIdx []int
+	for i, it := range items {
+		switch {
+		case (it.Accepted == nil) == (it.Rejected == nil):
+			return nil, errs.Errorf(errs.Invalid, op, "item %d: exactly one of accepted and rejected must be set", i)
+		case it.Rejected != nil:
+			rejections = append(rejections, s.rejectCall(it.Rejected, recordField(it.Key())))
+			rejIdx = append(rejIdx, i)
+		default:
+			q := it.Accepted.QRID
+			if q == "" {
+				return nil, errs.Errorf(errs.Invalid, op, "item %d: accepted.qrid: required", i)
+			}
+			g := byQRID[q]
+			if g == nil {
+				g = &group{qrid: q}
+				byQRID[q] = g
+				groups = append(groups, g)
+			}
+			g.items = append(g.items, i)
+			for _, a := range it.Accepted.Aliases {
+				if a != "" && a != q && !contains(g.aliases, a) {
+					g.aliases = append(g.aliases, a)
+				}
+			}
+		}
+	}
+	if err := s.writeGroups(ctx, items, groups, results); err != nil {
+		return nil, classify(op, err)
+	}
+	if err := s.markSeen(ctx, items); err != nil {
+		return nil, classify(op, err)
+	}
+	runScripts(ctx, s.c, rejections)
+	for j, sc := range rejections {
+		n, err := sc.cmd.Int()
+		if err != nil {
+			return nil, classify(op, err)
+		}
+		results[rejIdx[j]] = store.Result{Outcome: store.OutcomeRejected}
+		if n == 1 {
+			results[rejIdx[j]].Outcome = store.OutcomeDuplicate
+		}
+	}
+	return results, nil
+}
+
+// markSeen records every accepted item's record key in the seen sets (idempotently, also for
+// duplicates, so a batch retried after a crash between the two steps completes the marks).
+func (s *Store) markSeen(ctx context.Context, items []store.Item) error {
+	pipe := s.c.Pipeline()
+	n := 0
+	for _, it := range items {
+		if it.Accepted != nil {
+			key, member := s.k.seen(recordField(it.Key()))
+			pipe.SAdd(ctx, key, member)
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) rejectCall(r *store.Rejected, field string) *scriptCall {
+	b := bucketOf(field)
+	members := rejectionMembers(r, field)
+	seen, marker := s.k.seen(field)
+	args := []any{field, encodeRejected(r), marker, len(members)}
+	for _, m := range members {
+		args = append(args, m)
+	}
+	args = append(args, cellFields(store.CountsOf(store.Item{Rejected: r}))...)
+	return &scriptCall{script: rejectScript, keys: []string{s.k.rejections(b), s.k.rejectionIndex(b), s.k.counters(b), seen}, args: args}
+}
+
+func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*group, results []store.Result) error {
+	pending := groups
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt >= s.casRetries {
+			return errs.Errorf(errs.Conflict, "redisstore.WriteBatch", "%d identities still contended after %d attempts", len(pending), attempt)
+		}
+		if err := ctx.Err(); err != nil {
+			return errs.E(errs.Transient, "redisstore.WriteBatch", err)
+		}
+		if err := s.readGroups(ctx, items, pending); err != nil {
+			return err
+		}
+		var next []*group
+		var calls []*scriptCall
+		var callGroups []*group
+		var fresh [][]int
+		for _, g := range pending {
+			if g.cur.alias != "" { // the identity became an alias: write to its target
+				g.qrid = g.cur.alias
+				next = append(next, g)
+				continue
+			}
+			call, freshIdx, dupIdx := s.prepare(items, g)
+			for _, i := range dupIdx {
+				results[i] = store.Result{Outcome: store.OutcomeDuplicate, QRID: g.qrid}
+			}
+			if call == nil {
+				g.itemsDone = true
+				callGroups = append(callGroups, g)
+				calls = append(calls, nil)
+				fresh = append(fresh, nil)
+				continue
+			}
+			calls = append(calls, call)
+			callGroups = append(callGroups, g)
+			fresh = append(fresh, freshIdx)
+		}
+		var run []*scriptCall
+		for _, c := range calls {
+			if c != nil {
+				run = append(run, c)
+			}
+		}
+		runScripts(ctx, s.c, run)
+		var aliasCalls []*scriptCall
+		var aliasGroups []*group
+		for k, g := range callGroups {
+			if c := calls[k]; c != nil {
+				reply, err := c.cmd.Slice()
+				if err != nil {
+					return err
+				}
+				switch code, _ := reply[0].(int64); code {
+				case 0:
+					for _, i := range fresh[k] {
+						results[i] = store.Result{Outcome: store.OutcomeAccepted, QRID: g.qrid}
+					}
+					g.itemsDone = true
+				case 1:
+					next = append(next, g)
+					continue
+				case 2:
+					g.qrid, _ = reply[1].(string)
+					next = append(next, g)
+					continue
+				default:
+					return fmt.Errorf("write script: unexpected reply %v", reply)
+				}
+			}
+			for _, a := range g.aliases {
+				st, ok := g.aliased[a]
+				if !ok || st.alias != "" {
+					continue // already an alias (of g or, first come first served, of another)
+				}
+				rem := incMembers(&st.view)
+				args := []any{strconv.FormatUint(st.rev, 10), g.qrid, a}
+				for _, m := range rem {
+					args = append(args, m)
+				}
+				b := bucketOf(a)
+				aliasCalls = append(aliasCalls, &scriptCall{script: aliasScript,
+					keys: []string{s.k.view(a), s.k.decl(a), s.k.inconsistent(b), s.k.oldest(b)}, args: args})
+				aliasGroups = append(aliasGroups, g)
+			}
+		}
+		runScripts(ctx, s.c, aliasCalls)
+		retried := map[*group]bool{}
+		for k, c := range aliasCalls {
+			reply, err := c.cmd.Slice()
+			if err != nil {
+				return err
+			}
+			if code, _ := reply[0].(int64); code == 1 && !retried[aliasGroups[k]] {
+				// The weak identity changed after it was read: absorb it again.
+				retried[aliasGroups[k]] = true
+				next = append(next, aliasGroups[k])
+			}
+		}
+		pending = next
+	}
+	return nil
+}
+
+// readGroups reads, in one pipeline, each group's view, which of its record keys are stored,
+// and the state of its aliases; then, in a second pipeline, the versions of aliases that hold
+// data to absorb.
+func (s *Store) readGroups(ctx context.Context, items []store.Item, groups []*group) error {
+	pipe := s.c.Pipeline()
+	views := make([]*redis.StringCmd, len(groups))
+	have := make([]*redis.SliceCmd, len(groups))
+	aliases := make([][]*redis.StringCmd, len(groups))
+	for k, g := range groups {
+		views[k] = pipe.Get(ctx, s.k.view(g.qrid))
+		if !g.itemsDone {
+			fields := make([]string, len(g.items))
+			for j, i := range g.items {
+				fields[j] = recordField(items[i].Key())
+			}
+			have[k] = pipe.HMGet(ctx, s.k.decl(g.qrid), fields...)
+		}
+		for _, a := range g.aliases {
+			aliases[k] = append(aliases[k], pipe.Get(ctx, s.k.view(a)))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	pipe = s.c.Pipeline()
+	type absorbRead struct {
+		g   *group
+		a   string
+		cmd *redis.MapStringStringCmd
+	}
+	var reads []absorbRead
+	for k, g := range groups {
+		var err error
+		if g.cur, err = fromCmd(views[k]); err != nil {
+			return err
+		}
+		g.exists = nil
+		if have[k] != nil {
+			vals, err := have[k].Result()
+			if err != nil {
+				return err
+			}
+			for _, v := range vals {
+				g.exists = append(g.exists, v != nil)
+			}
+		}
+		g.aliased = map[string]stored{}
+		g.absorb = map[string][]canonical.Declaration{}
+		for j, a := range g.aliases {
+			st, err := fromCmd(aliases[k][j])
+			if err != nil {
+				return err
+			}
+			if a == g.qrid {
+				continue // the group was redirected to its own alias's target
+			}
+			g.aliased[a] = st
+			if st.exists && st.alias == "" {
+				reads = append(reads, absorbRead{g: g, a: a, cmd: pipe.HGetAll(ctx, s.k.decl(a))})
+			}
+		}
+	}
+	if len(reads) == 0 {
+		return nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	for _, r := range reads {
+		for _, v := range r.cmd.Val() {
+			d, err := decodeDeclaration([]byte(v))
+			if err != nil {
+				return err
+			}
+			r.g.absorb[r.a] = append(r.g.absorb[r.a], d)
+		}
+	}
+	return nil
+}
+
+// prepare merges a group's new items and absorbed aliases into its view and returns the
+// write script call (nil when nothing changes), the fresh items and the duplicates.
+func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshIdx, dupIdx []int) {
+	old := g.cur.view
+	v := old
+	changed := false
+	var freshPairs, copyPairs, cells []any
+	oldest := int64(-1)
+	note := func(d *canonical.Declaration) {
+		if ms := d.DeclaredAt.UnixMilli(); oldest < 0 || ms < oldest {
+			oldest = ms
+		}
+	}
+	if !g.itemsDone {
+		seen := map[string]bool{}
+		for j, i := range g.items {
+			a := items[i].Accepted
+			f := recordField(items[i].Key())
+			if g.exists[j] || seen[f] {
+				dupIdx = append(dupIdx, i)
+				continue
+			}
+			seen[f] = true
+			acc := *a
+			acc.QRID = g.qrid
+			var ch bool
+			v, ch = store.Apply(v, acc)
+			changed = changed || ch
+			freshPairs = append(freshPairs, f, encodeDeclaration(&a.Declaration))
+			cells = append(cells, cellFields(store.CountsOf(items[i]))...)
+			note(&a.Declaration)
+			freshIdx = append(freshIdx, i)
+		}
+	}
+	for _, a := range g.aliases {
+		for _, d := range g.absorb[a] {
+			var ch bool
+			v, ch = store.Apply(v, store.Accepted{Declaration: d, QRID: g.qrid})
+			changed = changed || ch
+			copyPairs = append(copyPairs, recordField(store.RecordKey{Platform: d.Source.Platform, RecordID: d.Source.RecordID, Version: d.Source.Version}), encodeDeclaration(&d))
+			note(&d)
+		}
+	}
+	if len(freshPairs) == 0 && len(copyPairs) == 0 {
+		return nil, nil, dupIdx
+	}
+	newView, oldestArg := "", ""
+	if changed {
+		newView = viewValue(&v)
+	}
+	if oldest >= 0 {
+		oldestArg = strconv.FormatInt(oldest, 10)
+	}
+	removed, added := diff(incMembers(&old), incMembers(&v))
+	args := []any{strconv.FormatUint(g.cur.rev, 10), newView, oldestArg, g.qrid,
+		len(freshPairs) / 2, len(copyPairs) / 2, len(cells), len(removed), len(added)}
+	args = append(args, freshPairs...)
+	args = append(args, copyPairs...)
+	args = append(args, cells...)
+	for _, m := range removed {
+		args = append(args, m)
+	}
+	for _, m := range added {
+		args = append(args, m)
+	}
+	b := bucketOf(g.qrid)
+	call = &scriptCall{script: writeScript,
+		keys: []string{s.k.view(g.qrid), s.k.decl(g.qrid), s.k.counters(b), s.k.inconsistent(b), s.k.oldest(b)}, args: args}
+	return call, freshIdx, dupIdx
+}
