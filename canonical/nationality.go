@@ -78,7 +78,7 @@ var countryNames = map[string][]string{
 	"NP": {"Nepal", "NPL"},
 	"LK": {"Sri Lanka", "LKA"},
 	"IR": {"Iran", "IRN"},
-	"NG": {"Nigeria", "NGA"},
+	"NG": {"Nigeria"}, // not its alpha-3 "NGA": "Nga" is Russia in Vietnamese
 	"AR": {"Argentina", "ARG"},
 }
 
@@ -121,7 +121,7 @@ func NationalityCode(s string) (string, bool) {
 			return code, true
 		}
 	}
-	if s == "" || len(s) > 100 {
+	if s == "" || len(s) > 4096 {
 		return "", false
 	}
 	code, ok := countryIndex[matchKey(s)]

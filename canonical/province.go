@@ -107,11 +107,11 @@ func ResolveProvince(text string) (Province, bool) {
 	if len(text) == 2 && codeIndex(text) != 0 {
 		return ProvinceByCode(CodeSet2021, text)
 	}
-	if text == "" || len(text) > 100 {
+	if text == "" || len(text) > 4096 {
 		return Province{}, false
 	}
 	key := provinceKey(text)
-	if key == "" {
+	if key == "" || len(key) > 64 {
 		return Province{}, false
 	}
 	if p, ok := provinces.byKey[key]; ok {
