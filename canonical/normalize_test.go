@@ -114,7 +114,9 @@ func TestNormalize(t *testing.T) {
 		{"empty nationality stays empty", Declaration{},
 			func(t *testing.T, got Declaration) { want(t, "Nationality", got.Person.Nationality, "") }},
 		{"social insurance digits", Declaration{Person: Person{SocialInsurance: "79 1234 5678"}},
-			func(t *testing.T, got Declaration) { want(t, "SocialInsurance", got.Person.SocialInsurance, "7912345678") }},
+			func(t *testing.T, got Declaration) {
+				want(t, "SocialInsurance", got.Person.SocialInsurance, "7912345678")
+			}},
 		{"province name resolved", Declaration{Address: Address{Province: "Tp Hồ Chí Minh"}},
 			func(t *testing.T, got Declaration) {
 				want(t, "Province", got.Address.Province, "Tp Hồ Chí Minh")

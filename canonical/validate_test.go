@@ -93,24 +93,44 @@ func TestValidate(t *testing.T) {
 		{"unassigned ISO code", func(d *Declaration) { d.Person.Nationality = "XX" }, []finding{{"person.nationality", ReasonUnknownNationality}}},
 		{"unknown gender value", func(d *Declaration) { d.Person.Gender = 7 }, []finding{{"person.gender", ReasonUnknownGender}}},
 		{"social insurance with letters", func(d *Declaration) { d.Person.SocialInsurance = "79AB" }, []finding{{"person.social_insurance", ReasonMalformed}}},
-		{"birth date in the future", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 2021, Month: 8, Day: 16, Precision: PrecisionDay}; d.Person.Document = Document{} },
+		{"birth date in the future", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 2021, Month: 8, Day: 16, Precision: PrecisionDay}
+			d.Person.Document = Document{}
+		},
 			[]finding{{"person.birth_date", ReasonBirthDateFuture}}},
 		// Declared at 02:00 UTC on 15 Aug = 09:00 in Vietnam: born that day is fine.
-		{"born on the declaration day", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 2021, Month: 8, Day: 15, Precision: PrecisionDay}; d.Person.Document = Document{} }, nil},
+		{"born on the declaration day", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 2021, Month: 8, Day: 15, Precision: PrecisionDay}
+			d.Person.Document = Document{}
+		}, nil},
 		// 20:00 UTC on 14 Aug is already 15 Aug in Vietnam: the date is taken in Vietnam's time.
 		{"declaration date in Vietnam's time", func(d *Declaration) {
 			d.Person.BirthDate = BirthDate{Year: 2021, Month: 8, Day: 15, Precision: PrecisionDay}
 			d.Person.Document = Document{}
 			d.DeclaredAt = time.Date(2021, 8, 14, 20, 0, 0, 0, time.UTC)
 		}, nil},
-		{"birth year in the future", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 2022, Precision: PrecisionYear}; d.Person.Document = Document{} },
+		{"birth year in the future", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 2022, Precision: PrecisionYear}
+			d.Person.Document = Document{}
+		},
 			[]finding{{"person.birth_date", ReasonBirthDateFuture}}},
-		{"born more than 130 years ago", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 1891, Month: 8, Day: 14, Precision: PrecisionDay}; d.Person.Document = Document{} },
+		{"born more than 130 years ago", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 1891, Month: 8, Day: 14, Precision: PrecisionDay}
+			d.Person.Document = Document{}
+		},
 			[]finding{{"person.birth_date", ReasonBirthDateTooOld}}},
-		{"exactly 130 years is fine", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 1891, Month: 8, Day: 15, Precision: PrecisionDay}; d.Person.Document = Document{} }, nil},
-		{"birth year too old", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 1890, Precision: PrecisionYear}; d.Person.Document = Document{} },
+		{"exactly 130 years is fine", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 1891, Month: 8, Day: 15, Precision: PrecisionDay}
+			d.Person.Document = Document{}
+		}, nil},
+		{"birth year too old", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 1890, Precision: PrecisionYear}
+			d.Person.Document = Document{}
+		},
 			[]finding{{"person.birth_date", ReasonBirthDateTooOld}}},
-		{"no such day", func(d *Declaration) { d.Person.BirthDate = BirthDate{Year: 1990, Month: 2, Day: 30, Precision: PrecisionDay} },
+		{"no such day", func(d *Declaration) {
+			d.Person.BirthDate = BirthDate{Year: 1990, Month: 2, Day: 30, Precision: PrecisionDay}
+		},
 			[]finding{{"person.birth_date", ReasonMalformed}}},
 		{"declared in the future", func(d *Declaration) { d.DeclaredAt = gatewayNow.Add(6 * time.Minute) }, []finding{{"declared_at", ReasonDeclaredInFuture}}},
 		{"unknown symptoms, each reported", func(d *Declaration) { d.Health.Symptoms = []Symptom{"fever", "headache", "x"} },
