@@ -4,7 +4,6 @@ package partnerhttp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,10 +95,4 @@ func ReadBody(ctx context.Context, body io.Reader, limit int64, op string) ([]by
 		return nil, errs.E(errs.Invalid, op, fmt.Errorf("body larger than %d bytes", limit))
 	}
 	return b, nil
-}
-
-// IsTimeout reports whether err is a deadline or a network time-out.
-func IsTimeout(err error) bool {
-	var ne interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
