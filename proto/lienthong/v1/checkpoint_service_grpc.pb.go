@@ -36,8 +36,9 @@ type CheckpointServiceClient interface {
 	// personal QR of decision 1405/QĐ-BTTTT, the chip ID card's (CCCD) QR, or a bare QR id.
 	// Looking people up by phone number is not offered: families share phones. A person the
 	// gateway knows nothing about is not an error: the answer is STATUS_NONE. A string of no
-	// known form, or a signed QR that does not verify, is INVALID_ARGUMENT with a field
-	// violation on "qr".
+	// known form, or a signed QR that does not verify (forged, signed by an unknown key, or
+	// expired: the person must show a fresh one), is INVALID_ARGUMENT with a field violation on
+	// "qr" (reason "malformed") whose message a checkpoint operator understands.
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
 	// Records one person passing the caller's station and what the station decided: the
 	// population-movement record. Idempotent by passage_id: sending the same passage again
@@ -86,8 +87,9 @@ type CheckpointServiceServer interface {
 	// personal QR of decision 1405/QĐ-BTTTT, the chip ID card's (CCCD) QR, or a bare QR id.
 	// Looking people up by phone number is not offered: families share phones. A person the
 	// gateway knows nothing about is not an error: the answer is STATUS_NONE. A string of no
-	// known form, or a signed QR that does not verify, is INVALID_ARGUMENT with a field
-	// violation on "qr".
+	// known form, or a signed QR that does not verify (forged, signed by an unknown key, or
+	// expired: the person must show a fresh one), is INVALID_ARGUMENT with a field violation on
+	// "qr" (reason "malformed") whose message a checkpoint operator understands.
 	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
 	// Records one person passing the caller's station and what the station decided: the
 	// population-movement record. Idempotent by passage_id: sending the same passage again

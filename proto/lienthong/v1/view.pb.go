@@ -149,7 +149,7 @@ func (ComparedField) EnumDescriptor() ([]byte, []int) {
 type Decision int32
 
 const (
-	// Not said: INVALID_ARGUMENT.
+	// Not said: a passage without a decision is INVALID_ARGUMENT. Never sent in answers.
 	Decision_DECISION_UNSPECIFIED Decision = 0
 	// Let through.
 	Decision_DECISION_ALLOWED Decision = 1
