@@ -1,0 +1,148 @@
+// Package ingest is the gateway's ingest pipeline: normalize, validate, check against the
+// population register, key to a QR identity, store, and answer per item.
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/lienthong/lienthong/adapters"
+	"github.com/lienthong/lienthong/adapters/registry"
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// Register checks declarations against the population register (adapters/registry).
+type Register interface {
+	Check(ctx context.Context, d canonical.Declaration) registry.Verdict
+}
+
+// Issuer issues the gateway's signed QR string for an identity.
+type Issuer interface {
+	Issue(qrid string) (string, error)
+}
+
+// Observer is told the outcome of every item (for metrics); it must be cheap and safe for
+// concurrent use.
+type Observer func(platform canonical.Platform, outcome store.Outcome, reasons []canonical.Reason)
+
+// Config wires a Pipeline.
+type Config struct {
+	Store    store.Writer
+	Deriver  *identity.Deriver
+	Register Register // nil: no register check
+	Issuer   Issuer   // nil: results carry no signed QR
+	Now      func() time.Time
+	Observe  Observer // nil: nothing observed
+	Logger   *slog.Logger
+}
+
+// Pipeline implements adapters.Sink for every path into the gateway (webhook, pull, gRPC).
+type Pipeline struct {
+	cfg Config
+}
+
+var _ adapters.Sink = (*Pipeline)(nil)
+
+// New returns a pipeline; Store and Deriver are required.
+func New(cfg Config) *Pipeline {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{cfg: cfg}
+}
+
+// Prepare normalizes, validates and keys one declaration, returning the store item. It does no
+// store I/O; the register check (when configured) is the only call out.
+func (p *Pipeline) Prepare(ctx context.Context, d canonical.Declaration, now time.Time) store.Item {
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = now
+	}
+	n := canonical.Normalize(d)
+	vs := canonical.Validate(n, now)
+	if len(vs) > 0 {
+		return store.Item{Rejected: &store.Rejected{Declaration: n, Violations: vs}}
+	}
+	deriv, ok := p.cfg.Deriver.Derive(n.Person)
+	if !ok {
+		return store.Item{Rejected: &store.Rejected{Declaration: n, Violations: []canonical.Violation{{
+			Field:   "person.phone",
+			Reason:  canonical.ReasonRequired,
+			Message: "no identity document: a phone number, name and birth year are needed to key the declaration",
+		}}}}
+	}
+	verified := deriv.Verified
+	if p.cfg.Register != nil && n.Person.Document.Type == canonical.DocumentCCCD {
+		v := p.cfg.Register.Check(ctx, n)
+		if len(v.Violations) > 0 {
+			return store.Item{Rejected: &store.Rejected{Declaration: n, Violations: v.Violations}}
+		}
+		if v.Unverified {
+			verified = false
+		}
+	}
+	return store.Item{Accepted: &store.Accepted{
+		Declaration: n,
+		QRID:        deriv.QRID,
+		Verified:    verified,
+		Aliases:     deriv.Aliases,
+	}}
+}
+
+// Ingest processes a batch: every item is prepared, the batch is written in one store call,
+// and one result per item comes back in order, with the signed QR of each identity. An error
+// means the batch was not committed.
+func (p *Pipeline) Ingest(ctx context.Context, batch []canonical.Declaration) ([]adapters.Result, error) {
+	return p.ingest(ctx, batch, p.cfg.Issuer)
+}
+
+// Unsigned returns a sink that answers without signed QR strings, for pull adapters whose
+// results nobody shows a citizen (signing costs more than the rest of an item's path).
+func (p *Pipeline) Unsigned() adapters.Sink { return unsigned{p} }
+
+type unsigned struct{ p *Pipeline }
+
+func (u unsigned) Ingest(ctx context.Context, batch []canonical.Declaration) ([]adapters.Result, error) {
+	return u.p.ingest(ctx, batch, nil)
+}
+
+func (p *Pipeline) ingest(ctx context.Context, batch []canonical.Declaration, issuer Issuer) ([]adapters.Result, error) {
+	now := p.cfg.Now().UTC()
+	items := make([]store.Item, len(batch))
+	for i, d := range batch {
+		items[i] = p.Prepare(ctx, d, now)
+	}
+	written, err := p.cfg.Store.WriteBatch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]adapters.Result, len(items))
+	for i, it := range items {
+		r := written[i]
+		res := adapters.Result{Outcome: r.Outcome.String(), QRID: r.QRID}
+		var reasons []canonical.Reason
+		if it.Rejected != nil {
+			res.Violations = it.Rejected.Violations
+			for _, v := range it.Rejected.Violations {
+				reasons = append(reasons, v.Reason)
+			}
+		}
+		if r.QRID != "" && issuer != nil {
+			if s, err := issuer.Issue(r.QRID); err == nil {
+				res.SignedQR = s
+			} else {
+				p.cfg.Logger.Warn("signed QR not issued", "qr_id", r.QRID, "err", err)
+			}
+		}
+		if p.cfg.Observe != nil {
+			p.cfg.Observe(batch[i].Source.Platform, r.Outcome, reasons)
+		}
+		results[i] = res
+	}
+	return results, nil
+}
