@@ -392,8 +392,8 @@ func (x *StreamDeclarationsRequest) GetDeclarations() []*Declaration {
 type StreamDeclarationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per declaration of the whole stream, in the order sent; index counts across
-	// batches from 0. To keep the summary small, signed_qr is left empty here: fetch it with
-	// GetSignedQR when a person needs it.
+	// batches from 0 and identifies the declaration. To keep the summary small, record_id and
+	// signed_qr are left empty here: fetch a signed QR with GetSignedQR when a person needs it.
 	Results []*ItemResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// How many declarations were stored for the first time.
 	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount,proto3" json:"accepted_count,omitempty"`
@@ -479,7 +479,7 @@ type ItemResult struct {
 	// payload's records, or across the whole stream.
 	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	// The item's source.record_id (for native records, as decoded; empty when even that could
-	// not be read).
+	// not be read, and in stream summaries).
 	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
 	// What happened to the item.
 	Outcome Outcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=lienthong.v1.Outcome" json:"outcome,omitempty"`

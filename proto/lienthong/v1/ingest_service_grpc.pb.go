@@ -55,9 +55,11 @@ type IngestServiceClient interface {
 	// Streams batches of declarations for bulk loads and answers once, when the client closes
 	// its side, with a summary and per-item results. Each batch is stored as it arrives; if the
 	// stream breaks, send it again whole (stored items come back OUTCOME_DUPLICATE). A stream
-	// carries at most 50,000 declarations, so that its summary fits the default 4 MiB message
-	// limit; beyond that the gateway ends it with RESOURCE_EXHAUSTED (the batches before stay
-	// stored). For more, open one stream after another.
+	// carries at most 50,000 declarations, so that its summary fits gRPC's default 4 MiB
+	// receive limit at the usual rejection rates; beyond that the gateway ends it with
+	// RESOURCE_EXHAUSTED (the batches before stay stored). For more, open one stream after
+	// another. A client loading data that may be mostly rejected should raise its receive
+	// limit (in Go, grpc.MaxCallRecvMsgSize(64 << 20)): every violation is in the summary.
 	StreamDeclarations(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StreamDeclarationsRequest, StreamDeclarationsResponse], error)
 	// Returns the gateway's signed QR for one person the caller's platform knows, found by the
 	// platform's record id, by its subject id, or by QR id, so a partner app can show it again.
@@ -146,9 +148,11 @@ type IngestServiceServer interface {
 	// Streams batches of declarations for bulk loads and answers once, when the client closes
 	// its side, with a summary and per-item results. Each batch is stored as it arrives; if the
 	// stream breaks, send it again whole (stored items come back OUTCOME_DUPLICATE). A stream
-	// carries at most 50,000 declarations, so that its summary fits the default 4 MiB message
-	// limit; beyond that the gateway ends it with RESOURCE_EXHAUSTED (the batches before stay
-	// stored). For more, open one stream after another.
+	// carries at most 50,000 declarations, so that its summary fits gRPC's default 4 MiB
+	// receive limit at the usual rejection rates; beyond that the gateway ends it with
+	// RESOURCE_EXHAUSTED (the batches before stay stored). For more, open one stream after
+	// another. A client loading data that may be mostly rejected should raise its receive
+	// limit (in Go, grpc.MaxCallRecvMsgSize(64 << 20)): every violation is in the summary.
 	StreamDeclarations(grpc.ClientStreamingServer[StreamDeclarationsRequest, StreamDeclarationsResponse]) error
 	// Returns the gateway's signed QR for one person the caller's platform knows, found by the
 	// platform's record id, by its subject id, or by QR id, so a partner app can show it again.
