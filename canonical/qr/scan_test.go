@@ -217,6 +217,17 @@ func TestParseDetectsForm(t *testing.T) {
 	}
 }
 
+// A checkpoint configured without keys cannot verify, and says so instead of failing oddly.
+func TestParseSignedWithoutKeys(t *testing.T) {
+	qr := testSigner(t, "k2026-11", 1).Sign(token)
+	if _, err := Parse(qr, nil, issued); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("Parse with nil keys: %v, want ErrUnknownKey", err)
+	}
+	if _, err := Parse(qr, Keys(nil), issued); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("Parse with an empty key map: %v, want ErrUnknownKey", err)
+	}
+}
+
 // Every case's outcome in one file, so a reviewer reads the operator's messages at a glance.
 func TestParseMessagesGolden(t *testing.T) {
 	var b strings.Builder

@@ -36,7 +36,11 @@ func cleanName(s string) (string, string) {
 	if utf8.RuneCountInString(s) > maxNameLen {
 		return "", fmt.Sprintf("is longer than %d characters", maxNameLen)
 	}
+	letters := 0
 	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+		}
 		if unicode.IsDigit(r) {
 			return "", "holds digits (fields out of order?)"
 		}
@@ -44,21 +48,29 @@ func cleanName(s string) (string, string) {
 			return "", "holds characters that are not letters"
 		}
 	}
+	if letters == 0 {
+		return "", "holds no letters"
+	}
 	return s, ""
 }
 
 const maxNameLen = 100
 
 // fold returns s without diacritics, đ as d, in lower case, single-spaced: the match form
-// ("Nguyễn Thị Thuý" → "nguyen thi thuy").
+// ("Nguyễn Thị Thuý" → "nguyen thi thuy"): NFD, combining marks dropped, NFC, đ/Đ mapped,
+// lower case, spaces collapsed.
 func fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue
-		case r == 'đ' || r == 'Đ':
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	s = norm.NFC.String(b.String())
+	b.Reset()
+	for _, r := range s {
+		if r == 'đ' || r == 'Đ' {
 			r = 'd'
 		}
 		b.WriteRune(unicode.ToLower(r))
