@@ -9,7 +9,8 @@
 // common form) behind one QR identity per citizen.
 //
 // Conventions used throughout:
-//   - Text is UTF-8. The gateway stores it in Unicode NFC; partners may send NFC or NFD.
+//   - Text is UTF-8 without control characters, at most 1,000 characters a field (200 for
+//     person.full_name). The gateway stores it in Unicode NFC; partners may send NFC or NFD.
 //   - Platforms are lower-case names: "bluezone", "ncovi", "tokhaiyte", or the name a partner
 //     principal is bound to.
 //   - Days are calendar days in Asia/Ho_Chi_Minh (UTC+7) written "YYYY-MM-DD".
@@ -419,7 +420,8 @@ func (x *Declaration) GetReceivedAt() *timestamppb.Timestamp {
 type Source struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The lower-case name of the platform that collected the declaration
-	// ("bluezone", "ncovi", "tokhaiyte", ...). A partner may only submit for its own platform.
+	// ("bluezone", "ncovi", "tokhaiyte", ...). Required. A partner may only submit for its own
+	// platform.
 	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
 	// The platform's id of the declaration (Bluezone DeclarationId, NCOVI id,
 	// tokhaiyte Mã tờ khai). Required.
@@ -511,12 +513,12 @@ type Person struct {
 	// name ("Nguyễn Văn An"). Required.
 	FullName string `protobuf:"bytes,1,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
 	// The date of birth; it may be known to the year only (tokhaiyte asked for the
-	// year alone).
+	// year alone). Required: at least the year.
 	BirthDate *BirthDate `protobuf:"bytes,2,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	// The declared gender.
 	Gender Gender `protobuf:"varint,3,opt,name=gender,proto3,enum=lienthong.v1.Gender" json:"gender,omitempty"`
 	// An ISO 3166-1 alpha-2 code ("VN") or a country name in Vietnamese or
-	// English ("Việt Nam"); the gateway stores the code.
+	// English ("Việt Nam"); the gateway stores the code. Required.
 	Nationality string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
 	// The strongest identity document the declaration carries, if any.
 	Document *Document `protobuf:"bytes,5,opt,name=document,proto3" json:"document,omitempty"`
@@ -763,12 +765,13 @@ func (x *Document) GetNumber() string {
 type Address struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The province as declared: a name in any common spelling ("TP.HCM",
-	// "Tỉnh Hoà Bình") or a GSO code ("79"). Required.
+	// "Tỉnh Hoà Bình") or a GSO code ("79"). Required unless province_code is sent.
 	Province string `protobuf:"bytes,1,opt,name=province,proto3" json:"province,omitempty"`
-	// The GSO code of the province in code_set ("79"). Set by the gateway;
-	// a partner may send it, and it is checked against province.
+	// The GSO code of the province in code_set ("79"). Set by the gateway from province;
+	// a partner that has the code may send it (with code_set) instead of province.
 	ProvinceCode string `protobuf:"bytes,2,opt,name=province_code,json=provinceCode,proto3" json:"province_code,omitempty"`
-	// The code list province_code belongs to. Set by the gateway.
+	// The code list province_code belongs to; CODE_SET_2021 when a partner sends
+	// province_code without it.
 	CodeSet CodeSet `protobuf:"varint,3,opt,name=code_set,json=codeSet,proto3,enum=lienthong.v1.CodeSet" json:"code_set,omitempty"`
 	// The 2025 code that succeeds province_code (equal to it when
 	// code_set is 2025, e.g. "74" Bình Dương becomes "79"). Set by the gateway.
