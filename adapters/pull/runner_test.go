@@ -479,3 +479,92 @@ func TestBackoffHasFullJitterAndACeiling(t *testing.T) {
 		t.Errorf("backoff with jitter 0 = %v, want 0 (full jitter)", got)
 	}
 }
+
+// flakyState fails the named operation a number of times before it works again.
+type flakyState struct {
+	*memState
+	op    string
+	fails int
+}
+
+func (s *flakyState) fail(op string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.op != op || s.fails == 0 {
+		return nil
+	}
+	s.fails--
+	return errs.Errorf(errs.Transient, "flakyState."+op, "store unavailable")
+}
+
+func (s *flakyState) Lease(ctx context.Context, name, holder string, ttl time.Duration) (uint64, bool, error) {
+	if err := s.fail("lease"); err != nil {
+		return 0, false, err
+	}
+	return s.memState.Lease(ctx, name, holder, ttl)
+}
+
+func (s *flakyState) Cursor(ctx context.Context, partner string) (string, error) {
+	if err := s.fail("cursor"); err != nil {
+		return "", err
+	}
+	return s.memState.Cursor(ctx, partner)
+}
+
+func (s *flakyState) SaveCursor(ctx context.Context, partner, cursor string, fence uint64) error {
+	if err := s.fail("save"); err != nil {
+		return err
+	}
+	return s.memState.SaveCursor(ctx, partner, cursor, fence)
+}
+
+func TestStoreFailuresBackOffAndLoseNothing(t *testing.T) {
+	for _, op := range []string{"lease", "cursor", "save"} {
+		t.Run(op, func(t *testing.T) {
+			clock := newClock()
+			st := &flakyState{memState: newState(clock.Now), op: op, fails: 2}
+			src := newSource(canonical.PlatformNCOVI, 5)
+			sink := newSink()
+			var ev events
+			cfg := testConfig("replica-a", clock)
+			cfg.Observer = ev.observer()
+			r := startRunner(t, clock, cfg, src, sink, st)
+
+			clock.stepUntil(t, "caught up", func() bool { return st.cursor("ncovi") == "5" })
+			// Two failures in a row: the jittered back-off doubles (one half of 1 s, then of 2 s).
+			if w := clock.Requested(); len(w) < 2 || w[0] != 500*time.Millisecond || w[1] != time.Second {
+				t.Errorf("waits = %v, want 500ms then 1s first", w)
+			}
+			if got := sink.stored(); got != 5 {
+				t.Errorf("stored %d records, want 5", got)
+			}
+			if s := r.Status(); s.Pulled != 5 || s.Breaker != BreakerClosed || s.LastError != "" {
+				t.Errorf("Status = %+v, want 5 pulled, closed, error cleared", s)
+			}
+			if b := ev.Breaker(); len(b) != 0 {
+				t.Errorf("a store failure changed the partner's breaker: %v", b)
+			}
+		})
+	}
+}
+
+func TestObserverSeesPulledAndLag(t *testing.T) {
+	clock := newClock() // 08:00:00; the records were declared at 07:00:00, 07:00:01, 07:00:02
+	st := newState(clock.Now)
+	var ev events
+	cfg := testConfig("replica-a", clock)
+	cfg.Observer = ev.observer()
+	startRunner(t, clock, cfg, newSource(canonical.PlatformNCOVI, 3), newSink(), st)
+	clock.stepUntil(t, "caught up", func() bool { return st.cursor("ncovi") == "3" })
+
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if ev.pulled != 3 {
+		t.Errorf("observer saw %d pulled, want 3", ev.pulled)
+	}
+	// The lag is measured from the newest record of each page.
+	want := []time.Duration{time.Hour - time.Second, time.Hour - 2*time.Second}
+	if !slices.Equal(ev.lags[:2], want) {
+		t.Errorf("lags = %v, want %v first", ev.lags, want)
+	}
+}

@@ -50,6 +50,7 @@ type Checker struct {
 type answer struct {
 	known   bool
 	citizen citizen
+	nameKey string // canonical.FoldName of the citizen's name, folded once per answer
 }
 
 // citizen is the register's record, as it sends it.
@@ -116,12 +117,12 @@ func (c *Checker) Check(ctx context.Context, d canonical.Declaration) Verdict {
 			Message: "the population register does not know this CCCD",
 		}}}
 	}
-	return Verdict{Violations: compare(d.Person, a.citizen)}
+	return Verdict{Violations: compare(d.Person, a.citizen, a.nameKey)}
 }
 
-// compare lists the fields on which the register contradicts the declared person. A field
-// either side left empty is not compared.
-func compare(p canonical.Person, reg citizen) []canonical.Violation {
+// compare lists the fields on which the register contradicts the declared person; regKey is
+// the register's name folded. A field either side left empty is not compared.
+func compare(p canonical.Person, reg citizen, regKey string) []canonical.Violation {
 	var vs []canonical.Violation
 	mismatch := func(field, what string) {
 		vs = append(vs, canonical.Violation{
@@ -134,7 +135,7 @@ func compare(p canonical.Person, reg citizen) []canonical.Violation {
 	if declared == "" {
 		declared = canonical.FoldName(p.FullName)
 	}
-	if registered := canonical.FoldName(reg.FullName); declared != "" && registered != "" && declared != registered {
+	if declared != "" && regKey != "" && declared != regKey {
 		mismatch("person.full_name", "name")
 	}
 	if born, err := canonical.ParseBirthDate(reg.DateOfBirth); err == nil && born.Precision == canonical.PrecisionDay {
@@ -223,5 +224,5 @@ func (c *Checker) fetch(ctx context.Context, cccd string) (answer, error) {
 	if cz.CCCD != cccd {
 		return answer{}, errs.Errorf(errs.Transient, op, "register answered for another CCCD")
 	}
-	return answer{known: true, citizen: cz}, nil
+	return answer{known: true, citizen: cz, nameKey: canonical.FoldName(cz.FullName)}, nil
 }

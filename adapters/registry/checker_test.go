@@ -26,7 +26,7 @@ type register struct {
 	citizens map[string]citizen
 }
 
-func newRegister(t *testing.T) *register {
+func newRegister(t testing.TB) *register {
 	t.Helper()
 	r := &register{citizens: map[string]citizen{
 		"079084000123": {CCCD: "079084000123", FullName: "Nguyễn Văn An", DateOfBirth: "1984-03-05", Gender: "male", ProvinceCode: "79"},
@@ -366,4 +366,81 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCallerCancellationDoesNotTripTheBreaker(t *testing.T) {
+	reg := newRegister(t)
+	c := newChecker(t, Config{BaseURL: reg.srv.URL, Breaker: BreakerConfig{Failures: 2, Timeout: time.Hour}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 5 {
+		if v := c.Check(ctx, declaration("079084000123", "A", year(1984), canonical.GenderMale)); !v.Unverified {
+			t.Errorf("verdict for a cancelled check = %+v, want unverified", v)
+		}
+	}
+	if s := c.BreakerState(); s != "closed" {
+		t.Errorf("breaker %s after cancelled checks, want closed", s)
+	}
+}
+
+// FuzzCompare: whatever the register and the declaration say, compare never panics, names
+// only the three compared fields, each at most once, and a declaration that repeats the
+// register's own record matches it.
+func FuzzCompare(f *testing.F) {
+	// register name, date of birth, gender; declared name, year, month, day, precision, gender
+	f.Add("Nguyễn Văn An", "1984-03-05", "male", "Nguyễn Văn An", 1984, 3, 5, 2, 1)
+	f.Add("Trần Thị Đào", "1990-12-31", "female", "TRAN THI DAO", 1990, 0, 0, 1, 2) // folded, year-only
+	f.Add("", "", "", "", 0, 0, 0, 0, 0)                                            // nothing on either side
+	f.Add("Lê  Văn\tBa", "31/12/1990", "unknown", "Le Van Ba", 1990, 12, 31, 2, 3)  // odd register values
+	f.Add("A\xff", "1984-02-30", "other", "a\ufffd", -1, 13, 40, 7, 9)              // invalid UTF-8, impossible dates
+	f.Fuzz(func(t *testing.T, regName, regDOB, regGender, name string, y, m, d, prec, gender int) {
+		reg := citizen{CCCD: "079084000123", FullName: regName, DateOfBirth: regDOB, Gender: regGender}
+		p := canonical.Person{
+			FullName:  name,
+			BirthDate: canonical.BirthDate{Year: y, Month: m, Day: d, Precision: canonical.DatePrecision(prec)},
+			Gender:    canonical.Gender(gender),
+		}
+		seen := map[string]bool{}
+		for _, v := range compare(p, reg, canonical.FoldName(regName)) {
+			if v.Reason != canonical.ReasonRegistryMismatch || seen[v.Field] {
+				t.Fatalf("unexpected or repeated violation %v", v)
+			}
+			switch v.Field {
+			case "person.full_name", "person.birth_date", "person.gender":
+			default:
+				t.Fatalf("violation names field %q", v.Field)
+			}
+			seen[v.Field] = true
+		}
+		// The register's own record never contradicts itself.
+		self := canonical.Person{FullName: regName, Gender: genderOf(regGender)}
+		if b, err := canonical.ParseBirthDate(regDOB); err == nil {
+			self.BirthDate = b
+		}
+		if vs := compare(self, reg, canonical.FoldName(regName)); len(vs) != 0 {
+			t.Fatalf("the register's own record mismatches: %v", vs)
+		}
+	})
+}
+
+// BenchmarkCheckCached measures a check answered from the cache, the common case at a
+// checkpoint's ingest rate.
+func BenchmarkCheckCached(b *testing.B) {
+	reg := newRegister(b)
+	c, err := New(Config{BaseURL: reg.srv.URL}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := declaration("079084000123", "Nguyễn Văn An", day(1984, 3, 5), canonical.GenderMale)
+	d.Person.NameKey = canonical.FoldName(d.Person.FullName) // as Normalize leaves it
+	c.Check(context.Background(), d)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if v := c.Check(context.Background(), d); len(v.Violations) != 0 || v.Unverified {
+				b.Fatalf("verdict %+v", v)
+			}
+		}
+	})
 }
