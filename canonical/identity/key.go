@@ -3,7 +3,9 @@
 //
 // Every gateway replica and every platform computes the same QR id for the same person without
 // coordination: the key is built from normalized fields only and hashed with the deployment's
-// identity secret (HMAC-SHA256), so no personal data can be read back from the QR id.
+// identity secret (HMAC-SHA256), so no personal data can be read back from the QR id. A QR id
+// is the first 120 bits of the HMAC in lower-case RFC 4648 base32 without padding (alphabet
+// a–z and 2–7): 24 characters, such as "xzygqzidkw2763cic3toezf4".
 package identity
 
 import (

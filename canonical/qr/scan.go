@@ -122,3 +122,23 @@ func allDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// Person returns what the scan says about the person as a canonical.Person, not yet
+// normalized, for the gateway to Normalize and derive the QR identity from. A masked document
+// number is left out (it would derive someone else's key); a chip card's holder is Vietnamese.
+func (sc Scan) Person() canonical.Person {
+	p := canonical.Person{
+		FullName:   sc.FullName,
+		BirthDate:  sc.BirthDate,
+		Gender:     sc.Gender,
+		FormerCMND: sc.FormerCMND,
+		Phone:      sc.Phone,
+	}
+	if !sc.DocumentMasked {
+		p.Document = sc.Document
+	}
+	if sc.Form == FormChipCard {
+		p.Nationality = "VN"
+	}
+	return p
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/canonical/identity"
 )
 
 func bdDay(y, m, d int) canonical.BirthDate {
@@ -283,5 +284,32 @@ func TestMaskDocumentNumber(t *testing.T) {
 		if got := MaskDocumentNumber(in); got != want {
 			t.Errorf("MaskDocumentNumber(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A chip card scan gives the identity the person's declarations have; a masked 1405 number
+// gives none (it would be someone else's key).
+func TestScanPersonIdentity(t *testing.T) {
+	chip, err := ParseChipCard(chipCardCases[0].in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ok := identity.KeyOf(chip.Person())
+	if !ok || k.String() != "cccd:079090001234" {
+		t.Errorf("chip card key = %v, %v", k, ok)
+	}
+	if a := identity.AliasKeys(chip.Person()); len(a) != 1 || a[0].String() != "cmnd:023456789" {
+		t.Errorf("chip card aliases = %v", a)
+	}
+	masked, err := ParsePersonal1405(personal1405Cases[0].in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := masked.Person(); p.Document != (canonical.Document{}) || p.FullName != "NGUYEN VAN AN" || p.Phone != "0912345678" {
+		t.Errorf("masked 1405 person = %+v", p)
+	}
+	unmasked, _ := ParsePersonal1405("079090001234|NGUYEN VAN AN|1990-05-17|0|Q|")
+	if k, ok := identity.KeyOf(unmasked.Person()); !ok || k.Kind != identity.KindCCCD {
+		t.Errorf("unmasked 1405 key = %v, %v", k, ok)
 	}
 }
