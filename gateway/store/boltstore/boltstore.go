@@ -5,7 +5,7 @@
 // byIdentity (identity, declared time, version, record key → record key; history in order),
 // versionsByTime (declared time, record key; for purge), views (QR id → view), aliases (weak →
 // strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
-// inconsistencies), rejections and rejectionsByTime, counters (store.CellKey → count),
+// inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count),
 // passages, access (time, sequence → access), cursors and leases. Values are JSON.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
@@ -50,25 +50,26 @@ type Store struct {
 }
 
 var (
-	bucketVersions         = []byte("versions")
-	bucketByIdentity       = []byte("byIdentity")
-	bucketVersionsByTime   = []byte("versionsByTime")
-	bucketViews            = []byte("views")
-	bucketAliases          = []byte("aliases")
-	bucketAliasOf          = []byte("aliasOf")
-	bucketInconsistent     = []byte("inconsistent")
-	bucketRejections       = []byte("rejections")
-	bucketRejectionsByTime = []byte("rejectionsByTime")
-	bucketCounters         = []byte("counters")
-	bucketPassages         = []byte("passages")
-	bucketAccess           = []byte("access")
-	bucketCursors          = []byte("cursors")
-	bucketLeases           = []byte("leases")
+	bucketVersions            = []byte("versions")
+	bucketByIdentity          = []byte("byIdentity")
+	bucketVersionsByTime      = []byte("versionsByTime")
+	bucketViews               = []byte("views")
+	bucketAliases             = []byte("aliases")
+	bucketAliasOf             = []byte("aliasOf")
+	bucketInconsistent        = []byte("inconsistent")
+	bucketInconsistentByField = []byte("inconsistentByField")
+	bucketRejections          = []byte("rejections")
+	bucketRejectionsByTime    = []byte("rejectionsByTime")
+	bucketCounters            = []byte("counters")
+	bucketPassages            = []byte("passages")
+	bucketAccess              = []byte("access")
+	bucketCursors             = []byte("cursors")
+	bucketLeases              = []byte("leases")
 )
 
 var allBuckets = [][]byte{
 	bucketVersions, bucketByIdentity, bucketVersionsByTime, bucketViews, bucketAliases,
-	bucketAliasOf, bucketInconsistent, bucketRejections, bucketRejectionsByTime, bucketCounters,
+	bucketAliasOf, bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
 	bucketPassages, bucketAccess, bucketCursors, bucketLeases,
 }
 

@@ -105,5 +105,5 @@ func rebuild(tx *bolt.Tx, qrid string) error {
 		v, _ = store.Apply(v, store.Accepted{Declaration: ver.Declaration, QRID: qrid, Verified: ver.Verified})
 	}
 	v.Revision = old.Revision + 1
-	return putView(views, tx.Bucket(bucketInconsistent), qrid, v, len(v.Latest) == 0)
+	return putView(tx, qrid, old, v, len(v.Latest) == 0)
 }

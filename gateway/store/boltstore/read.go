@@ -71,17 +71,21 @@ func (s *Store) Inconsistencies(ctx context.Context, q store.InconsistencyQuery)
 	var next string
 	err = s.read(ctx, op, func(tx *bolt.Tx) error {
 		views := tx.Bucket(bucketViews)
+		// One field: walk that field's index; any field: the index of all inconsistent views.
+		// Both are in QR id order after their prefix.
 		c := tx.Bucket(bucketInconsistent).Cursor()
-		k, _ := c.First()
-		if after != nil {
-			k, _ = c.Seek(after)
-			if k != nil && string(k) == string(after) {
-				k, _ = c.Next()
-			}
+		var prefix []byte
+		if q.Field != "" {
+			c = tx.Bucket(bucketInconsistentByField).Cursor()
+			prefix = identityPrefix(string(q.Field))
 		}
-		for ; k != nil; k, _ = c.Next() {
+		k, _ := c.Seek(append(clone(prefix), after...))
+		if after != nil && k != nil && string(k[min(len(prefix), len(k)):]) == string(after) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 			var v store.View
-			if err := json.Unmarshal(views.Get(k), &v); err != nil {
+			if err := json.Unmarshal(views.Get(k[len(prefix):]), &v); err != nil {
 				return err
 			}
 			if !q.Matches(v) {
@@ -205,17 +209,32 @@ func (s *Store) Counts(ctx context.Context, q store.CountQuery) ([]store.Count, 
 	const op = "boltstore.Counts"
 	var out []store.Count
 	err := s.read(ctx, op, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCounters).ForEach(func(k, v []byte) error {
-			c, ok := store.ParseCellKey(string(k))
+		// Cell keys begin with the counter and the day: with a counter, seek to the first day
+		// and stop after the last.
+		var prefix []byte
+		if q.Counter != "" {
+			prefix = []byte(store.CellKey(store.Count{Counter: q.Counter}))
+			prefix = prefix[:len(q.Counter)+1]
+		}
+		c := tx.Bucket(bucketCounters).Cursor()
+		start := prefix
+		if prefix != nil {
+			start = append(clone(prefix), q.From...)
+		}
+		for k, v := c.Seek(start); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			cell, ok := store.ParseCellKey(string(k))
 			if !ok || len(v) != 8 {
 				return errs.Errorf(errs.Other, op, "corrupt counter cell %q", k)
 			}
-			if q.Matches(c) {
-				c.N = int64(binary.BigEndian.Uint64(v))
-				out = append(out, c)
+			if prefix != nil && q.To != "" && cell.Day > q.To {
+				break
 			}
-			return nil
-		})
+			if q.Matches(cell) {
+				cell.N = int64(binary.BigEndian.Uint64(v))
+				out = append(out, cell)
+			}
+		}
+		return nil
 	})
 	return out, err
 }

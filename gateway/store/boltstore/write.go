@@ -74,7 +74,8 @@ type writeTx struct {
 
 type cachedView struct {
 	v       store.View
-	exists  bool // stored before or created in this transaction
+	orig    store.View // as stored before this transaction
+	exists  bool       // stored before or created in this transaction
 	dirty   bool
 	deleted bool
 }
@@ -268,7 +269,7 @@ func (w *writeTx) view(qrid string) (*cachedView, error) {
 		if err := json.Unmarshal(b, &cv.v); err != nil {
 			return nil, err
 		}
-		cv.exists = true
+		cv.orig, cv.exists = cv.v, true
 	}
 	w.cache[qrid] = cv
 	w.order = append(w.order, qrid)
@@ -293,32 +294,57 @@ func (w *writeTx) flush() error {
 		if !cv.dirty {
 			continue
 		}
-		if err := putView(w.views, w.inconsistent, qrid, cv.v, cv.deleted); err != nil {
+		if err := putView(w.tx, qrid, cv.orig, cv.v, cv.deleted); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func putView(views, inconsistent *bolt.Bucket, qrid string, v store.View, deleted bool) error {
+// putView stores (or, when deleted, removes) the view of qrid and keeps the inconsistency
+// indexes in step with it: inconsistent lists every identity with an inconsistency,
+// inconsistentByField (field, NUL, QR id) those with one on a field. old is the view as stored
+// before (zero when none).
+func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
 	k := []byte(qrid)
+	views, inconsistent, byField := tx.Bucket(bucketViews), tx.Bucket(bucketInconsistent), tx.Bucket(bucketInconsistentByField)
+	keep := map[store.Field]bool{}
 	if deleted {
 		if err := views.Delete(k); err != nil {
 			return err
 		}
-		return inconsistent.Delete(k)
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := views.Put(k, b); err != nil {
+			return err
+		}
+		for _, in := range v.Inconsistencies {
+			if !keep[in.Field] {
+				keep[in.Field] = true
+				if err := byField.Put(fieldKey(in.Field, qrid), nil); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	for _, in := range old.Inconsistencies {
+		if !keep[in.Field] {
+			if err := byField.Delete(fieldKey(in.Field, qrid)); err != nil {
+				return err
+			}
+		}
 	}
-	if err := views.Put(k, b); err != nil {
-		return err
-	}
-	if len(v.Inconsistencies) > 0 {
+	if len(keep) > 0 {
 		return inconsistent.Put(k, nil)
 	}
 	return inconsistent.Delete(k)
+}
+
+func fieldKey(f store.Field, qrid string) []byte {
+	return append(identityPrefix(string(f)), qrid...)
 }
 
 func hasPrefix(b, prefix []byte) bool {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Open) {
 		{"latest_by_declared_time", testLatestByDeclaredTime},
 		{"aliases", testAliases},
 		{"alias_before_weak_declaration", testAliasBeforeWeak},
+		{"alias_chain_and_first_claim", testAliasChain},
 		{"unknown_qrid", testUnknown},
 		{"inconsistencies_filtered_paged", testInconsistencies},
 		{"rejections_filtered_paged", testRejections},

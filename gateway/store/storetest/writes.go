@@ -243,3 +243,39 @@ func testUnknown(t *testing.T, e env) {
 		t.Errorf("Cursor of a new partner = %q, %v; want empty", c, err)
 	}
 }
+
+func testAliasChain(t *testing.T, e env) {
+	// A weak identity is absorbed by a CMND identity, which a CCCD identity later absorbs
+	// (a chip card carries both numbers): every id resolves to the CCCD identity in one step.
+	w := decl(canonical.PlatformTokhaiyte, "t-1", day0, "v1")
+	w.Person.Document = canonical.Document{}
+	write(t, e.s, weak("weak-1", w))
+	cmnd := decl(canonical.PlatformBluezone, "b-1", day0.Add(time.Hour), "v1")
+	cmnd.Person.Document = canonical.Document{Type: canonical.DocumentCMND, Number: "025123456"}
+	write(t, e.s, acc("cmnd-1", cmnd, "weak-1"))
+	cccd := decl(canonical.PlatformNCOVI, "n-1", day0.Add(2*time.Hour), "v1")
+	cccd.Person.FormerCMND = "025123456"
+	wantResults(t, write(t, e.s, acc("cccd-1", cccd, "cmnd-1", "weak-1")), store.Result{Outcome: store.OutcomeAccepted, QRID: "cccd-1"})
+	for _, q := range []string{"weak-1", "cmnd-1", "cccd-1"} {
+		v := view(t, e.s, q)
+		if v.QRID != "cccd-1" || len(v.Latest) != 3 {
+			t.Errorf("View(%s) = %s with %v, want cccd-1 with 3 platforms", q, v.QRID, platforms(v))
+		}
+		if h := history(t, e.s, q); len(h) != 3 {
+			t.Errorf("History(%s) has %d versions, want 3", q, len(h))
+		}
+	}
+	if v := view(t, e.s, "cccd-1"); v.Person.DocumentType != canonical.DocumentCCCD || v.Person.DocumentMasked != "********1234" {
+		t.Errorf("person = %+v, want the newest (CCCD) declaration's", v.Person)
+	}
+	// A weak id that one strong identity absorbed stays with it when another claims it.
+	other := decl(canonical.PlatformNCOVI, "n-2", day0, "v1")
+	other.Person.Document.Number = "079090009999"
+	write(t, e.s, acc("cccd-2", other, "weak-1"))
+	if v := view(t, e.s, "weak-1"); v.QRID != "cccd-1" {
+		t.Errorf("weak-1 moved to %s; the first strong identity keeps it", v.QRID)
+	}
+	if h := history(t, e.s, "cccd-2"); len(h) != 1 {
+		t.Errorf("cccd-2 history has %d versions, want its own 1", len(h))
+	}
+}
