@@ -77,6 +77,12 @@ type Observer struct {
 	LeaseChanged func(partner string, holding bool)
 }
 
+// Validate checks cfg and returns an errs.Invalid error naming the first bad field.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
 // withDefaults returns cfg with its zero values replaced by the defaults, or an error naming
 // the field that cannot be used.
 func (cfg Config) withDefaults() (Config, error) {

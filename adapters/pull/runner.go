@@ -220,6 +220,15 @@ func (r *Runner) cycle(ctx context.Context) time.Duration {
 	r.status.ConsecutiveFailures = 0
 	r.mu.Unlock()
 
+	if len(page.Declarations) == 0 && page.Next == cursor {
+		// Nothing new and nowhere to move: nothing to commit. A partner that says "more"
+		// without moving would otherwise be asked again in a tight loop.
+		if page.More {
+			r.cfg.Logger.Warn("pull: partner reports more but returned an empty page at the same cursor", "partner", r.name, "cursor", cursor)
+		}
+		r.committed(page)
+		return r.cfg.PollInterval
+	}
 	if _, err := r.sink.Ingest(ctx, page.Declarations); err != nil {
 		return r.failed(ctx, "ingest", err)
 	}

@@ -568,3 +568,36 @@ func TestObserverSeesPulledAndLag(t *testing.T) {
 		t.Errorf("lags = %v, want %v first", ev.lags, want)
 	}
 }
+
+// stuckSource always answers an empty page at the cursor it was given, claiming more.
+type stuckSource struct{ fakeSource }
+
+func (s *stuckSource) Fetch(_ context.Context, cursor string) (adapters.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, cursor)
+	return adapters.Page{Next: cursor, More: true}, nil
+}
+
+func TestAnEmptyPageThatDoesNotMoveWaitsAndWritesNothing(t *testing.T) {
+	clock := newClock()
+	st := newState(clock.Now)
+	src := &stuckSource{fakeSource{name: canonical.PlatformNCOVI}}
+	sink := newSink()
+	startRunner(t, clock, testConfig("replica-a", clock), src, sink, st)
+	for range 3 {
+		clock.step(t)
+	}
+	clock.idle(t)
+	if w := clock.Requested(); len(w) != 4 || slices.ContainsFunc(w, func(d time.Duration) bool { return d != 5*time.Second }) {
+		t.Errorf("waits = %v, want the 5s poll interval after each empty page", w)
+	}
+	if n := len(sink.Batches()); n != 0 {
+		t.Errorf("sink called %d times for empty pages", n)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.saves != 0 {
+		t.Errorf("cursor saved %d times though it never moved", st.saves)
+	}
+}
