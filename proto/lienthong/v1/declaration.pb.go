@@ -435,7 +435,8 @@ type Source struct {
 	// account_id), if the platform has one; a partner can later fetch the person's signed QR
 	// by it.
 	SubjectId string `protobuf:"bytes,4,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
-	// The line number of the record in a file export (tokhaiyte CSV), 0 otherwise.
+	// The record's first line in a file export (tokhaiyte CSV; the header row is line 1, and a
+	// quoted field may span lines), 0 otherwise.
 	Line          int32 `protobuf:"varint,5,opt,name=line,proto3" json:"line,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -491,7 +491,7 @@ type ItemResult struct {
 	SignedQr string `protobuf:"bytes,5,opt,name=signed_qr,json=signedQr,proto3" json:"signed_qr,omitempty"`
 	// Why the item was rejected (OUTCOME_REJECTED only); every broken rule is listed.
 	Violations []*Violation `protobuf:"bytes,6,rep,name=violations,proto3" json:"violations,omitempty"`
-	// The line of the record in a file export (tokhaiyte CSV, counting the header as line 1),
+	// The record's first line in a file export (tokhaiyte CSV; the header row is line 1),
 	// 0 otherwise.
 	Line          int32 `protobuf:"varint,7,opt,name=line,proto3" json:"line,omitempty"`
 	unknownFields protoimpl.UnknownFields
