@@ -68,7 +68,7 @@ func TestEveryElementHasALeadingComment(t *testing.T) {
 		}
 	}
 	n := 0
-	walk(files, func(key string) { check(key); n++ })
+	walk(files, func(d protoreflect.Descriptor) { check(key(d)); n++ })
 	// A floor, so a walk that silently finds nothing cannot pass.
 	if n < 200 {
 		t.Errorf("walked only %d elements; the contract has more", n)
@@ -80,9 +80,11 @@ func TestEveryElementHasALeadingComment(t *testing.T) {
 // the enum's prefix so values of different enums never clash.
 func TestEnumZeroValuesAreUnspecified(t *testing.T) {
 	var enums []protoreflect.EnumDescriptor
-	for _, fd := range files {
-		collectEnums(fd.Enums(), fd.Messages(), &enums)
-	}
+	walk(files, func(d protoreflect.Descriptor) {
+		if e, ok := d.(protoreflect.EnumDescriptor); ok {
+			enums = append(enums, e)
+		}
+	})
 	if len(enums) == 0 {
 		t.Fatal("no enums found")
 	}
@@ -141,17 +143,15 @@ func TestDocumentedCodesMatchTheCommonForm(t *testing.T) {
 	}
 }
 
-// walk calls visit with the key of every documented element: messages, fields, oneofs, enums,
-// enum values, services and methods. Enum values are keyed under their enum (protobuf scopes
-// them beside it), which is how parseProtoComments keys them too.
-func walk(fds []protoreflect.FileDescriptor, visit func(key string)) {
-	var enums func(protoreflect.EnumDescriptors)
-	enums = func(es protoreflect.EnumDescriptors) {
+// walk calls visit with every documented element: messages, fields, oneofs, enums, enum
+// values, services and methods.
+func walk(fds []protoreflect.FileDescriptor, visit func(protoreflect.Descriptor)) {
+	enums := func(es protoreflect.EnumDescriptors) {
 		for i := range es.Len() {
 			e := es.Get(i)
-			visit(string(e.FullName()))
+			visit(e)
 			for j := range e.Values().Len() {
-				visit(string(e.FullName()) + "." + string(e.Values().Get(j).Name()))
+				visit(e.Values().Get(j))
 			}
 		}
 	}
@@ -162,13 +162,13 @@ func walk(fds []protoreflect.FileDescriptor, visit func(key string)) {
 			if m.IsMapEntry() {
 				continue
 			}
-			visit(string(m.FullName()))
+			visit(m)
 			for j := range m.Fields().Len() {
-				visit(string(m.Fields().Get(j).FullName()))
+				visit(m.Fields().Get(j))
 			}
 			for j := range m.Oneofs().Len() {
 				if o := m.Oneofs().Get(j); !o.IsSynthetic() {
-					visit(string(o.FullName()))
+					visit(o)
 				}
 			}
 			enums(m.Enums())
@@ -180,21 +180,21 @@ func walk(fds []protoreflect.FileDescriptor, visit func(key string)) {
 		enums(fd.Enums())
 		for i := range fd.Services().Len() {
 			s := fd.Services().Get(i)
-			visit(string(s.FullName()))
+			visit(s)
 			for j := range s.Methods().Len() {
-				visit(string(s.Methods().Get(j).FullName()))
+				visit(s.Methods().Get(j))
 			}
 		}
 	}
 }
 
-func collectEnums(es protoreflect.EnumDescriptors, ms protoreflect.MessageDescriptors, out *[]protoreflect.EnumDescriptor) {
-	for i := range es.Len() {
-		*out = append(*out, es.Get(i))
+// key names an element as parseProtoComments does: its full name, except that an enum value
+// is named under its enum (protobuf scopes enum values beside the enum, not inside it).
+func key(d protoreflect.Descriptor) string {
+	if v, ok := d.(protoreflect.EnumValueDescriptor); ok {
+		return string(v.Parent().FullName()) + "." + string(v.Name())
 	}
-	for i := range ms.Len() {
-		collectEnums(ms.Get(i).Enums(), ms.Get(i).Messages(), out)
-	}
+	return string(d.FullName())
 }
 
 var (
@@ -203,6 +203,7 @@ var (
 	fieldRe = regexp.MustCompile(`^(?:repeated\s+|optional\s+)?(?:map<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*\d+\s*(\[.*\])?;$`)
 	valueRe = regexp.MustCompile(`^(\w+)\s*=\s*-?\d+\s*(\[.*\])?;$`)
 	skipRe  = regexp.MustCompile(`^(syntax|package|import|option|reserved)\b`)
+	codeRe  = regexp.MustCompile(`"([a-z][a-z0-9_]*)"`) // a quoted code in a comment
 )
 
 // parseProtoComments reads the .proto files of this directory (formatted by `buf format`) and
@@ -343,7 +344,7 @@ func stringConstants(t *testing.T, path, typeName string) []string {
 // quotedCodes returns the lower_snake_case words in double quotes in a comment.
 func quotedCodes(comment string) []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`"([a-z][a-z0-9_]*)"`).FindAllStringSubmatch(comment, -1) {
+	for _, m := range codeRe.FindAllStringSubmatch(comment, -1) {
 		if !slices.Contains(out, m[1]) {
 			out = append(out, m[1])
 		}
