@@ -204,9 +204,15 @@ func transient(err error) bool {
 		return true
 	}
 	msg := err.Error()
-	for _, p := range []string{"CLUSTERDOWN", "LOADING", "TRYAGAIN", "MASTERDOWN", "READONLY", "BUSY", "MOVED", "ASK",
-		"connection refused", "connection reset", "broken pipe", "i/o timeout", "pool timeout", "no such host"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
+	// Redis error replies whose code says "not now": a cluster without all its slots, a
+	// server loading its data, a failover, a slot on the move, a busy script.
+	for _, code := range []string{"CLUSTERDOWN", "LOADING", "TRYAGAIN", "MASTERDOWN", "READONLY", "BUSY", "MOVED", "ASK", "NOREPLICAS"} {
+		if strings.HasPrefix(msg, code+" ") || msg == code {
+			return true
+		}
+	}
+	for _, p := range []string{"connection refused", "connection reset", "broken pipe", "i/o timeout", "pool timeout", "no such host"} {
+		if strings.Contains(msg, p) {
 			return true
 		}
 	}
