@@ -90,11 +90,11 @@ func New(cfg Config, client *http.Client) (*Checker, error) {
 func (c *Checker) BreakerState() string { return c.breaker.State().String() }
 
 // Check compares a normalized declaration with the register. Only declarations whose document
-// is a CCCD are checked; the others get an empty verdict. It never fails: when the register
+// is a well-formed CCCD (12 digits) are checked; the others get an empty verdict. It never fails: when the register
 // cannot answer, the verdict says so according to Config.OnUnavailable.
 func (c *Checker) Check(ctx context.Context, d canonical.Declaration) Verdict {
-	if d.Person.Document.Type != canonical.DocumentCCCD || d.Person.Document.Number == "" {
-		return Verdict{}
+	if d.Person.Document.Type != canonical.DocumentCCCD || !wellFormed(d.Person.Document.Number) {
+		return Verdict{} // not a CCCD, or a malformed one, which Validate reports
 	}
 	a, err := c.lookup(ctx, d.Person.Document.Number)
 	if err != nil {
@@ -154,6 +154,20 @@ func compare(p canonical.Person, reg citizen, regKey string) []canonical.Violati
 		mismatch("person.gender", "gender")
 	}
 	return vs
+}
+
+// wellFormed reports whether number has a CCCD's shape (12 digits), so it can go in a URL
+// path as it is.
+func wellFormed(number string) bool {
+	if len(number) != 12 {
+		return false
+	}
+	for i := range len(number) {
+		if number[i] < '0' || number[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func genderOf(s string) canonical.Gender {

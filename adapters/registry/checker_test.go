@@ -125,6 +125,8 @@ func TestCheck(t *testing.T) {
 		{"CMND not checked", canonical.Declaration{Person: canonical.Person{FullName: "X", Document: canonical.Document{Type: canonical.DocumentCMND, Number: "012345678"}}},
 			nil, false, 0},
 		{"no document", canonical.Declaration{Person: canonical.Person{FullName: "X"}}, nil, false, 0},
+		// A malformed number is Validate's to report; it never reaches the register's URL.
+		{"malformed CCCD", declaration("../../admin1", "X", year(1984), canonical.GenderMale), nil, false, 0},
 	}
 	c := newChecker(t, Config{BaseURL: reg.srv.URL})
 	for _, tt := range tests {
