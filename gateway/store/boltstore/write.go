@@ -25,8 +25,8 @@ type version struct {
 func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Result, error) {
 	const op = "boltstore.WriteBatch"
 	for i, it := range items {
-		if (it.Accepted == nil) == (it.Rejected == nil) {
-			return nil, errs.Errorf(errs.Invalid, op, "items[%d]: exactly one of accepted and rejected must be set", i)
+		if err := it.Check(); err != nil {
+			return nil, errs.Errorf(errs.Invalid, op, "items[%d]: %w", i, err)
 		}
 	}
 	if len(items) == 0 {

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Open) {
 		{"rejected_stored_counted_once", testRejected},
 		{"mixed_batch", testMixedBatch},
 		{"empty_batch", testEmptyBatch},
+		{"malformed_items_refuse_the_batch", testMalformedItems},
 		{"latest_by_declared_time", testLatestByDeclaredTime},
 		{"aliases", testAliases},
 		{"alias_before_weak_declaration", testAliasBeforeWeak},

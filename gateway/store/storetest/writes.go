@@ -3,10 +3,12 @@ package storetest
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
@@ -277,5 +279,31 @@ func testAliasChain(t *testing.T, e env) {
 	}
 	if h := history(t, e.s, "cccd-2"); len(h) != 1 {
 		t.Errorf("cccd-2 history has %d versions, want its own 1", len(h))
+	}
+}
+
+func testMalformedItems(t *testing.T, e env) {
+	good := acc("qA", decl(canonical.PlatformNCOVI, "n-1", day0, "v1"))
+	noQRID := acc("", decl(canonical.PlatformNCOVI, "n-2", day0, "v1"))
+	both := store.Item{Accepted: good.Accepted, Rejected: &store.Rejected{Declaration: good.Accepted.Declaration}}
+	tests := []struct {
+		name  string
+		items []store.Item
+		field string // what the error must name
+	}{
+		{"neither accepted nor rejected", []store.Item{good, {}}, "items[1]"},
+		{"both", []store.Item{both}, "items[0]"},
+		{"accepted without a QR id", []store.Item{good, noQRID}, "accepted.qrid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A malformed item is the gateway's bug: the whole batch is refused, nothing stored.
+			_, err := e.s.WriteBatch(context.Background(), tt.items)
+			if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("err = %v, want errs.Invalid naming %s", err, tt.field)
+			}
+			_, err = e.s.View(context.Background(), "qA")
+			wantNotFound(t, "View after a refused batch", err)
+		})
 	}
 }
