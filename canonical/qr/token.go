@@ -168,7 +168,7 @@ func Verify(s string, keys KeySet, now time.Time) (Token, error) {
 		return malformed("gateway QR code is too short (truncated?)")
 	}
 	raw, err := strictB64.DecodeString(body)
-	if err != nil {
+	if err != nil || !isBase64URL(body) { // the decoder skips '\r' and '\n'; one token, one text
 		return malformed("gateway QR code holds characters outside base64url (damaged?)")
 	}
 	if len(raw) < minRawLen || len(raw) > maxRawLen {
@@ -233,6 +233,16 @@ func validKeyID(id string) bool {
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}

@@ -108,6 +108,8 @@ func TestVerifyFailures(t *testing.T) {
 		{"base64 garbage", SignedPrefix + strings.Repeat("!", 127), now, ErrMalformed},
 		{"standard base64 instead of url", SignedPrefix + base64.RawStdEncoding.EncodeToString(raw[:len(raw)-3]) + "+/+/", now, ErrMalformed},
 		{"padded base64", good[:len(good)-3] + "=", now, ErrMalformed},
+		// Go's base64 decoder skips line breaks; a scanner's break inside the code is damage.
+		{"line break inside", good[:40] + "\n" + good[40:], now, ErrMalformed},
 		{"no prefix", strings.TrimPrefix(good, SignedPrefix), now, ErrMalformed},
 		{"lower-case prefix", "lt1." + strings.TrimPrefix(good, SignedPrefix), now, ErrMalformed},
 		{"empty", "", now, ErrMalformed},
