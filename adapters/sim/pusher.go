@@ -1,0 +1,273 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lienthong/lienthong/adapters/bluezone"
+	"github.com/lienthong/lienthong/adapters/internal/partnerhttp"
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+)
+
+// PushStats is what the Bluezone pusher sent and what the gateway answered.
+type PushStats struct {
+	Batches    int // batches delivered (re-sends included)
+	Resent     int // batches delivered a second time
+	Items      int // item deliveries answered
+	Accepted   int
+	Duplicate  int
+	Rejected   int
+	Retries    int // attempts repeated after a 5xx, a 429 or a failed connection
+	ByReason   map[canonical.Reason]int
+	Results    []PushResult // one per item delivery, in order
+	Mismatches int          // answers that differ from the ground truth's expected outcome
+}
+
+// PushResult is the gateway's answer for one delivered item.
+type PushResult struct {
+	BatchID  string
+	RecordID string
+	Delivery int // 1 for the first delivery, 2 for a re-sent batch
+	Status   Outcome
+	QRID     string
+	Reasons  []canonical.Reason
+}
+
+// pushResponse is the webhook's answer (partner-formats.md).
+type pushResponse struct {
+	BatchId string `json:"BatchId"`
+	Results []struct {
+		DeclarationId string `json:"DeclarationId"`
+		Status        string `json:"Status"`
+		QrId          string `json:"QrId"`
+		Reasons       []struct {
+			Code string `json:"Code"`
+		} `json:"Reasons"`
+	} `json:"Results"`
+}
+
+// PushBluezone pushes every Bluezone record to the gateway's webhook at
+// {gatewayURL}/partners/bluezone/v1/declarations, batch by batch as the population's plan says
+// (re-sent batches twice), signed with secret, at ServerConfig.BluezoneRate declarations per
+// second. A 5xx, a 429 or a failed connection is retried with exponential back-off (honouring
+// Retry-After) up to BluezoneAttempts times; a 401, 400 or 413 stops the push with an error
+// (the configuration or the data is wrong, and retrying cannot help).
+func (s *Servers) PushBluezone(ctx context.Context, gatewayURL string, secret []byte) (PushStats, error) {
+	const op = "sim.PushBluezone"
+	stats := PushStats{ByReason: map[canonical.Reason]int{}}
+	url := strings.TrimSuffix(gatewayURL, "/") + bluezone.Path
+	expected := map[string]*Record{}
+	for _, r := range s.pop.Records {
+		if r.Platform == canonical.PlatformBluezone {
+			expected[r.RecordID] = r
+		}
+	}
+	for _, b := range s.pop.batches {
+		deliveries := 1
+		if b.Resend {
+			deliveries = 2
+		}
+		items := make([]bluezone.Item, len(b.Records))
+		for i, ri := range b.Records {
+			items[i] = s.pop.BluezoneItem(s.pop.Records[ri])
+		}
+		body, err := json.Marshal(bluezone.Batch{BatchId: b.ID, Items: items})
+		if err != nil {
+			return stats, errs.E(errs.Other, op, err)
+		}
+		for d := 1; d <= deliveries; d++ {
+			if err := s.pace(ctx, len(items)); err != nil {
+				return stats, err
+			}
+			resp, err := s.pushBatch(ctx, url, secret, body, &stats)
+			if err != nil {
+				return stats, fmt.Errorf("batch %s: %w", b.ID, err)
+			}
+			stats.Batches++
+			if d == 2 {
+				stats.Resent++
+			}
+			if len(resp.Results) != len(items) {
+				return stats, errs.E(errs.Invalid, op, fmt.Errorf("batch %s: %d results for %d items", b.ID, len(resp.Results), len(items)))
+			}
+			for _, res := range resp.Results {
+				pr := PushResult{BatchID: b.ID, RecordID: res.DeclarationId, Delivery: d, Status: Outcome(res.Status), QRID: res.QrId}
+				for _, reason := range res.Reasons {
+					pr.Reasons = append(pr.Reasons, canonical.Reason(reason.Code))
+				}
+				stats.Items++
+				switch pr.Status {
+				case OutcomeAccepted:
+					stats.Accepted++
+				case OutcomeDuplicate:
+					stats.Duplicate++
+				default:
+					stats.Rejected++
+					for _, reason := range uniqueReasons(pr.Reasons) {
+						stats.ByReason[reason]++
+					}
+				}
+				if !matches(expected[pr.RecordID], pr) {
+					stats.Mismatches++
+				}
+				stats.Results = append(stats.Results, pr)
+			}
+		}
+	}
+	return stats, nil
+}
+
+// matches reports whether an answer is the one the ground truth expects: accepted (duplicate
+// on a re-sent batch) for a valid record, rejected with exactly its reasons for a wrong one.
+func matches(r *Record, pr PushResult) bool {
+	if r == nil {
+		return false
+	}
+	want := r.Outcome()
+	if pr.Delivery == 2 && want == OutcomeAccepted {
+		want = OutcomeDuplicate
+	}
+	if pr.Status != want {
+		return false
+	}
+	if want != OutcomeRejected {
+		return true
+	}
+	got := uniqueReasons(pr.Reasons)
+	slices.Sort(got)
+	return slices.Equal(got, r.Reasons)
+}
+
+func uniqueReasons(rs []canonical.Reason) []canonical.Reason {
+	var out []canonical.Reason
+	for _, r := range rs {
+		dup := false
+		for _, o := range out {
+			dup = dup || o == r
+		}
+		if !dup {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// pace waits so that items go out at the configured rate, and while the pusher is down.
+func (s *Servers) pace(ctx context.Context, items int) error {
+	f := s.cfg.Bluezone
+	for f.down(s.cfg.Now()) {
+		wait := time.Second
+		if !f.DownUntil.IsZero() {
+			wait = max(time.Millisecond, f.DownUntil.Sub(s.cfg.Now()))
+		}
+		if err := s.cfg.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	d := f.Latency
+	if s.cfg.BluezoneRate > 0 {
+		d += time.Duration(float64(items) / s.cfg.BluezoneRate * float64(time.Second))
+	}
+	if d > 0 {
+		return s.cfg.Sleep(ctx, d)
+	}
+	return ctx.Err()
+}
+
+// pushBatch delivers one signed body, retrying what retrying can fix.
+func (s *Servers) pushBatch(ctx context.Context, url string, secret, body []byte, stats *PushStats) (pushResponse, error) {
+	const op = "sim.PushBluezone"
+	backoff := 100 * time.Millisecond
+	var last error
+	for attempt := 1; attempt <= s.cfg.BluezoneAttempts; attempt++ {
+		if attempt > 1 {
+			stats.Retries++
+			wait := backoff
+			var ra *retryAfter
+			if errors.As(last, &ra) {
+				wait = max(wait, ra.after)
+			}
+			if err := s.cfg.Sleep(ctx, wait); err != nil {
+				return pushResponse{}, err
+			}
+			backoff = min(2*backoff, 10*time.Second)
+		}
+		resp, err := s.post(ctx, url, secret, body)
+		if err == nil {
+			return resp, nil
+		}
+		if !errs.Is(err, errs.Transient) {
+			return pushResponse{}, err
+		}
+		last = err
+		if ctx.Err() != nil {
+			return pushResponse{}, ctx.Err()
+		}
+	}
+	return pushResponse{}, errs.E(errs.Transient, op, fmt.Errorf("gave up after %d attempts: %w", s.cfg.BluezoneAttempts, last))
+}
+
+// retryAfter is a transient failure that said how long to wait.
+type retryAfter struct {
+	after time.Duration
+	err   error
+}
+
+func (e *retryAfter) Error() string { return e.err.Error() }
+func (e *retryAfter) Unwrap() error { return e.err }
+
+func (s *Servers) post(ctx context.Context, url string, secret, body []byte) (pushResponse, error) {
+	const op = "sim.PushBluezone"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return pushResponse{}, errs.E(errs.Invalid, op, err)
+	}
+	ts := bluezone.Timestamp(s.cfg.Now())
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(bluezone.HeaderTimestamp, ts)
+	req.Header.Set(bluezone.HeaderSignature, bluezone.Sign(secret, ts, body))
+	resp, err := s.cfg.BluezoneClient.Do(req)
+	if err != nil {
+		return pushResponse{}, errs.E(errs.Transient, op, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return pushResponse{}, errs.E(errs.Transient, op, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		var out pushResponse
+		if err := json.Unmarshal(data, &out); err != nil {
+			return pushResponse{}, errs.E(errs.Transient, op, fmt.Errorf("unreadable answer: %w", err))
+		}
+		return out, nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		cause := fmt.Errorf("gateway answered %s", resp.Status)
+		if d, ok := partnerhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now()); ok {
+			return pushResponse{}, errs.E(errs.Transient, op, &retryAfter{after: d, err: cause})
+		}
+		return pushResponse{}, errs.E(errs.Transient, op, cause)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return pushResponse{}, errs.E(errs.Unauthenticated, op, fmt.Errorf("gateway answered %s: %s", resp.Status, errorCode(data)))
+	}
+	return pushResponse{}, errs.E(errs.Invalid, op, fmt.Errorf("gateway answered %s: %s", resp.Status, errorCode(data)))
+}
+
+// errorCode extracts the stable code of the gateway's JSON error body.
+func errorCode(data []byte) string {
+	var e struct {
+		Error struct{ Code string } `json:"Error"`
+	}
+	_ = json.Unmarshal(data, &e)
+	return e.Error.Code
+}
