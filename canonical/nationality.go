@@ -95,17 +95,23 @@ func buildCountryIndex(names map[string][]string) map[string]string {
 	return ix
 }
 
+// isoCountrySet marks each code of isoCountries at (first-'A')*26 + (second-'A').
+var isoCountrySet = buildISOCountrySet(isoCountries)
+
+func buildISOCountrySet(codes string) *[26 * 26]bool {
+	var set [26 * 26]bool
+	for _, c := range strings.Fields(codes) {
+		set[int(c[0]-'A')*26+int(c[1]-'A')] = true
+	}
+	return &set
+}
+
 // IsCountryCode reports whether code is an assigned ISO 3166-1 alpha-2 code (upper case).
 func IsCountryCode(code string) bool {
 	if len(code) != 2 || code[0] < 'A' || code[0] > 'Z' || code[1] < 'A' || code[1] > 'Z' {
 		return false
 	}
-	for i := 0; i+2 <= len(isoCountries); i += 3 {
-		if isoCountries[i] == code[0] && isoCountries[i+1] == code[1] {
-			return true
-		}
-	}
-	return false
+	return isoCountrySet[int(code[0]-'A')*26+int(code[1]-'A')]
 }
 
 // NationalityCode returns the ISO 3166-1 alpha-2 code of a nationality given as a code in any
@@ -124,6 +130,7 @@ func NationalityCode(s string) (string, bool) {
 	if s == "" || len(s) > 4096 {
 		return "", false
 	}
-	code, ok := countryIndex[matchKey(s)]
+	var buf [64]byte
+	code, ok := countryIndex[string(appendMatchKey(buf[:0], s))]
 	return code, ok
 }

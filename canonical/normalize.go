@@ -74,12 +74,15 @@ func normalizeHealth(h Health) Health {
 	if h.Form == SymptomChecklist {
 		h.HasSymptoms = len(h.Symptoms) > 0
 	}
-	if h.Conditions != nil {
-		conditions := make([]string, len(h.Conditions))
-		for i, c := range h.Conditions {
-			conditions[i] = NormalizeText(c)
+	for _, c := range h.Conditions {
+		if NormalizeText(c) != c {
+			conditions := make([]string, len(h.Conditions))
+			for j, c := range h.Conditions {
+				conditions[j] = NormalizeText(c)
+			}
+			h.Conditions = conditions
+			break
 		}
-		h.Conditions = conditions
 	}
 	return h
 }
@@ -87,8 +90,8 @@ func normalizeHealth(h Health) Health {
 // sortedSet returns a sorted copy of codes without duplicates, each code trimmed and, when it
 // is valid UTF-8, lower-cased. nil stays nil.
 func sortedSet[T ~string](codes []T) []T {
-	if codes == nil {
-		return nil
+	if codes == nil || isSortedSet(codes) {
+		return codes // already in form: shared, never modified
 	}
 	out := make([]T, len(codes))
 	for i, c := range codes {
@@ -96,6 +99,16 @@ func sortedSet[T ~string](codes []T) []T {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// isSortedSet reports whether codes is strictly increasing and every code is in form.
+func isSortedSet[T ~string](codes []T) bool {
+	for i, c := range codes {
+		if (i > 0 && codes[i-1] >= c) || lowerText(string(c)) != string(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerText is NormalizeText then lower case, repeated until stable so that it is idempotent

@@ -28,29 +28,41 @@ var oldMobilePrefixes = map[string]string{
 // pattern or a landline with a 02xx area code; a foreign number ("+" or "00", then 8 to 15
 // digits) is kept as it is. ok is false for anything else.
 func NormalizePhone(s string) (e164 string, ok bool) {
+	out, n, ok := normalizePhone(s)
+	switch {
+	case !ok:
+		return "", false
+	case string(out[:n]) == s:
+		return s, true // already E.164: no copy
+	}
+	return string(out[:n]), true
+}
+
+// normalizePhone is NormalizePhone without allocating: the E.164 form is out[:n].
+func normalizePhone(s string) (out [16]byte, n int, ok bool) {
 	var buf [20]byte
-	n := 0
+	k := 0
 	plus := false
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-			if n == len(buf) {
-				return "", false
+			if k == len(buf) {
+				return out, 0, false
 			}
-			buf[n] = byte(r)
-			n++
+			buf[k] = byte(r)
+			k++
 		case r == '+':
-			if n != 0 || plus {
-				return "", false
+			if k != 0 || plus {
+				return out, 0, false
 			}
 			plus = true
 		case r == ' ' || r == '.' || r == '-' || r == '(' || r == ')':
 		case r >= utf8.RuneSelf && unicode.IsSpace(r):
 		default:
-			return "", false
+			return out, 0, false
 		}
 	}
-	digits := buf[:n]
+	digits := buf[:k]
 	var national []byte
 	switch {
 	case plus:
@@ -65,7 +77,7 @@ func NormalizePhone(s string) (e164 string, ok bool) {
 		national = digits[4:]
 	case hasPrefix(digits, "0"):
 		national = digits[1:]
-	case hasPrefix(digits, "84") && n >= 11:
+	case hasPrefix(digits, "84") && k >= 11:
 		national = digits[2:]
 	default:
 		national = digits // the leading 0 was lost
@@ -73,25 +85,24 @@ func NormalizePhone(s string) (e164 string, ok bool) {
 	if hasPrefix(national, "0") {
 		national = national[1:] // "+84 0912..." keeps the national 0 by mistake
 	}
-	var out [16]byte
 	copy(out[:], "+84")
 	switch {
 	case len(national) == 10 && national[0] == '1':
 		next, found := oldMobilePrefixes[string(national[:3])]
 		if !found {
-			return "", false
+			return out, 0, false
 		}
 		m := append(append(out[:3], next...), national[3:]...)
 		if !isMobile(m[3:]) {
-			return "", false
+			return out, 0, false
 		}
-		return string(m), true
+		return out, len(m), true
 	case len(national) == 9 && isMobile(national):
-		return string(append(out[:3], national...)), true
+		return out, 3 + copy(out[3:], national), true
 	case len(national) == 10 && national[0] == '2' && isLandlineArea(national):
-		return string(append(out[:3], national...)), true
+		return out, 3 + copy(out[3:], national), true
 	}
-	return "", false
+	return out, 0, false
 }
 
 func hasPrefix(b []byte, prefix string) bool {
@@ -100,11 +111,12 @@ func hasPrefix(b []byte, prefix string) bool {
 
 // foreignE164 accepts a non-Vietnamese international number: a country code (not starting
 // with 0) and 8 to 15 digits in all.
-func foreignE164(digits []byte) (string, bool) {
+func foreignE164(digits []byte) (out [16]byte, n int, ok bool) {
 	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' || hasPrefix(digits, "84") {
-		return "", false
+		return out, 0, false
 	}
-	return "+" + string(digits), true
+	out[0] = '+'
+	return out, 1 + copy(out[1:], digits), true
 }
 
 // isLandlineArea reports whether a 10-digit national number (without the 0) starts with a

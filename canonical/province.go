@@ -1,6 +1,9 @@
 package canonical
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Province is one province-level unit in one code set.
 type Province struct {
@@ -110,29 +113,40 @@ func ResolveProvince(text string) (Province, bool) {
 	if text == "" || len(text) > 4096 {
 		return Province{}, false
 	}
-	key := provinceKey(text)
-	if key == "" || len(key) > 64 {
+	var buf [64]byte
+	key := appendMatchKey(buf[:0], text)
+	if len(key) == 0 || len(key) > 64 {
 		return Province{}, false
 	}
-	if p, ok := provinces.byKey[key]; ok {
+	if p, ok := provinces.byKey[string(key)]; ok {
 		return p, true
 	}
 	for _, suffix := range [...]string{"city", "province"} {
-		if k := strings.TrimSuffix(key, suffix); k != key && k != "" {
-			if p, ok := provinces.byKey[k]; ok {
+		if k, found := bytes.CutSuffix(key, []byte(suffix)); found && len(k) > 0 {
+			if p, ok := provinces.byKey[string(k)]; ok {
 				return p, true
 			}
-			if p, ok := provinces.byKey[stripProvincePrefix(k)]; ok {
+			if p, ok := provinces.byKey[string(stripPrefixBytes(k))]; ok {
 				return p, true
 			}
 		}
 	}
-	if k := stripProvincePrefix(key); k != key {
-		if p, ok := provinces.byKey[k]; ok {
+	if k := stripPrefixBytes(key); len(k) != len(key) {
+		if p, ok := provinces.byKey[string(k)]; ok {
 			return p, true
 		}
 	}
 	return Province{}, false
+}
+
+// stripPrefixBytes is stripProvincePrefix on a byte key.
+func stripPrefixBytes(key []byte) []byte {
+	for _, prefix := range [...]string{"thanhpho", "tinh", "tp"} {
+		if k, found := bytes.CutPrefix(key, []byte(prefix)); found && len(k) > 0 {
+			return k
+		}
+	}
+	return key
 }
 
 // stripProvincePrefix removes one leading type word from a province key: "thanhpho", "tinh",

@@ -2,6 +2,7 @@ package canonical
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -113,4 +114,58 @@ func TestMatchKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Latin fast paths agree with the general algorithms on every letter they cover.
+func TestLatinTablesAgreeWithNorm(t *testing.T) {
+	var runes []rune
+	for i := range latinFold {
+		runes = append(runes, latinRune(i))
+	}
+	for _, r := range runes {
+		s := "X" + string(r) + "y"
+		if got, ok := foldLatin(s); ok && got != foldGeneral(s) {
+			t.Errorf("foldLatin(%q) = %q, foldGeneral = %q", s, got, foldGeneral(s))
+		}
+		nfd := norm.NFD.String(s)
+		if got, ok := foldLatin(nfd); ok && got != foldGeneral(nfd) {
+			t.Errorf("foldLatin(NFD %q) = %q, foldGeneral = %q", s, got, foldGeneral(nfd))
+		}
+	}
+	// A string of stable letters is NFC: check every pair.
+	for _, a := range runes {
+		for _, b := range runes {
+			s := string([]rune{a, b})
+			if isCleanLatin(s) && !norm.NFC.IsNormalString(s) {
+				t.Fatalf("isCleanLatin(%q) but it is not NFC", s)
+			}
+		}
+	}
+}
+
+func FuzzFoldName(f *testing.F) {
+	for _, s := range []string{"Hoà Bình", norm.NFD.String("Hòa Bình"), "ĐẶNG", "  a  b ", "\xff", "İstanbul", "한국", "Ǆ", "ﬁ", "\u00a0x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := FoldName(s)
+		if again := FoldName(got); again != got {
+			t.Fatalf("FoldName(%q) = %q, then %q", s, got, again)
+		}
+		if utf8.ValidString(s) {
+			if want := foldGeneral(s); got != want {
+				t.Fatalf("FoldName(%q) = %q, the general fold gives %q", s, got, want)
+			}
+			if FoldName(norm.NFD.String(s)) != FoldName(norm.NFC.String(s)) {
+				t.Fatalf("NFD and NFC of %q fold differently", s)
+			}
+		}
+		n := NormalizeText(s)
+		if NormalizeText(n) != n {
+			t.Fatalf("NormalizeText(%q) = %q is not a fixed point", s, n)
+		}
+		if utf8.ValidString(s) && !norm.NFC.IsNormalString(n) {
+			t.Fatalf("NormalizeText(%q) = %q is not NFC", s, n)
+		}
+	})
 }

@@ -88,17 +88,24 @@ func (v *validation) text(field, s string, max int, required bool) bool {
 		}
 		return false
 	}
-	if !utf8.ValidString(s) {
-		v.add(field, ReasonInvalidUTF8, "the text is not valid UTF-8")
-		return false
-	}
-	n := 0
-	for _, r := range s {
-		n++
-		if r < ' ' || r == 0x7f || (r >= 0x80 && unicode.IsControl(r)) {
-			v.add(field, ReasonControlCharacter, "the text holds control characters")
+	n, control := 0, false
+	for i := 0; i < len(s); n++ {
+		if c := s[i]; c < utf8.RuneSelf {
+			control = control || c < ' ' || c == 0x7f
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			v.add(field, ReasonInvalidUTF8, "the text is not valid UTF-8")
 			return false
 		}
+		control = control || unicode.IsControl(r)
+		i += size
+	}
+	if control {
+		v.add(field, ReasonControlCharacter, "the text holds control characters")
+		return false
 	}
 	if n > max {
 		v.add(field, ReasonTooLong, fmt.Sprintf("the text is %d characters long; at most %d are allowed", n, max))
@@ -124,21 +131,20 @@ func (v *validation) person(p Person, declaredAt, now time.Time) {
 		v.add("person.nationality", ReasonUnknownNationality, "the nationality is no ISO 3166-1 code or known country name")
 	}
 	if v.text("person.document.number", p.Document.Number, MaxTextRunes, false) {
-		doc := ClassifyDocument(p.Document.Number)
-		switch doc.Type {
+		switch t, buf, n := classifyDocument(p.Document.Number); t {
 		case DocumentNone:
 			v.add("person.document.number", ReasonInvalidDocument, "the number is no 12-digit CCCD, 9-digit CMND or passport number")
 		case DocumentCCCD:
-			v.cccd(doc.Number, p)
+			v.cccd(buf[:n], p)
 		}
 	}
 	if v.text("person.former_cmnd", p.FormerCMND, MaxTextRunes, false) {
-		if doc := ClassifyDocument(p.FormerCMND); doc.Type != DocumentCMND && doc.Type != DocumentCCCD {
+		if t, _, _ := classifyDocument(p.FormerCMND); t != DocumentCMND && t != DocumentCCCD {
 			v.add("person.former_cmnd", ReasonInvalidDocument, "the former CMND is not 9 or 12 digits")
 		}
 	}
 	if v.text("person.phone", p.Phone, MaxTextRunes, false) {
-		if _, ok := NormalizePhone(p.Phone); !ok {
+		if _, _, ok := normalizePhone(p.Phone); !ok {
 			v.add("person.phone", ReasonInvalidPhone, "the phone is no Vietnamese mobile or landline, nor an international number")
 		}
 	}
@@ -149,9 +155,9 @@ func (v *validation) person(p Person, declaredAt, now time.Time) {
 }
 
 // cccd checks a 12-digit CCCD against domain.md: PPP G YY NNNNNN.
-func (v *validation) cccd(number string, p Person) {
+func (v *validation) cccd(number []byte, p Person) {
 	const field = "person.document.number"
-	if _, ok := ProvinceByCode(CodeSet2021, number[1:3]); number[0] != '0' || !ok {
+	if number[0] != '0' || provinces.byCode2021[int(number[1]-'0')*10+int(number[2]-'0')] == 0 {
 		v.add(field, ReasonCCCDProvince, "the CCCD's first three digits are no province code")
 	}
 	g := int(number[3] - '0')
