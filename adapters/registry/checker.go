@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/sony/gobreaker/v2"
 
@@ -44,6 +45,9 @@ type Checker struct {
 	base    *url.URL
 	cache   *cache
 	breaker *gobreaker.CircuitBreaker[answer]
+
+	mu       sync.Mutex
+	inflight map[string]*flight // CCCDs being asked now
 }
 
 // answer is what the register said about one CCCD.
@@ -73,7 +77,7 @@ func New(cfg Config, client *http.Client) (*Checker, error) {
 		client = http.DefaultClient
 	}
 	failures := cfg.Breaker.Failures
-	c := &Checker{cfg: cfg, client: client, base: base, cache: newCache(cfg.CacheSize)}
+	c := &Checker{cfg: cfg, client: client, base: base, cache: newCache(cfg.CacheSize), inflight: map[string]*flight{}}
 	c.breaker = gobreaker.NewCircuitBreaker[answer](gobreaker.Settings{
 		Name:        "population-register",
 		Timeout:     cfg.Breaker.Timeout,
@@ -182,17 +186,55 @@ func genderOf(s string) canonical.Gender {
 	return canonical.GenderUnspecified
 }
 
-// lookup returns the register's answer for cccd, from the cache when it is fresh.
+// lookup returns the register's answer for cccd, from the cache when it is fresh. Concurrent
+// lookups of one CCCD share a single request.
 func (c *Checker) lookup(ctx context.Context, cccd string) (answer, error) {
-	if a, ok := c.cache.get(cccd, c.cfg.Now()); ok {
-		return a, nil
+	for {
+		if a, ok := c.cache.get(cccd, c.cfg.Now()); ok {
+			return a, nil
+		}
+		c.mu.Lock()
+		f, follow := c.inflight[cccd]
+		if !follow {
+			f = &flight{done: make(chan struct{})}
+			c.inflight[cccd] = f
+		}
+		c.mu.Unlock()
+		if !follow {
+			return c.lead(ctx, cccd, f)
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return answer{}, errs.E(errs.Transient, "registry.Check", ctx.Err())
+		}
+		if f.err != nil && errors.Is(f.err, context.Canceled) && ctx.Err() == nil {
+			continue // the leading caller gave up, which says nothing about this one: ask again
+		}
+		return f.a, f.err
 	}
-	a, err := c.breaker.Execute(func() (answer, error) { return c.fetch(ctx, cccd) })
-	if err != nil {
-		return answer{}, err
+}
+
+// flight is one request to the register that concurrent lookups of a CCCD wait for.
+type flight struct {
+	done chan struct{}
+	a    answer
+	err  error
+}
+
+// lead asks the register for cccd on behalf of every lookup waiting on f.
+func (c *Checker) lead(ctx context.Context, cccd string, f *flight) (answer, error) {
+	defer func() {
+		c.mu.Lock()
+		delete(c.inflight, cccd)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.a, f.err = c.breaker.Execute(func() (answer, error) { return c.fetch(ctx, cccd) })
+	if f.err == nil {
+		c.cache.put(cccd, f.a, c.cfg.Now().Add(c.cfg.CacheTTL))
 	}
-	c.cache.put(cccd, a, c.cfg.Now().Add(c.cfg.CacheTTL))
-	return a, nil
+	return f.a, f.err
 }
 
 // fetch asks the register. Errors: errs.Transient when the register is unavailable (network,
