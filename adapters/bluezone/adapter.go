@@ -129,18 +129,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// 3. The batch.
-	n, err := ItemCount(body)
+	env, err := parseBatch(body)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, CodeMalformedBody, "the body is not a Bluezone batch: "+jsonProblem(err))
 		return
 	}
-	if n > h.cfg.MaxItems {
+	if n := len(env.Items); n > h.cfg.MaxItems {
 		h.fail(w, r, http.StatusBadRequest, CodeTooManyItems, fmt.Sprintf("%d items, at most %d", n, h.cfg.MaxItems))
 		return
 	}
-	batchID, decls, err := DecodeBatch(body)
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, CodeMalformedBody, "the body is not a Bluezone batch: "+jsonProblem(err))
+	batchID, decls := env.BatchId, env.decode()
+	if len(decls) == 0 {
+		writeJSON(w, http.StatusOK, Response{BatchId: batchID, Results: []Status{}})
 		return
 	}
 
@@ -218,6 +218,8 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("field %s: got a JSON %s, want %s", te.Field, te.Value, te.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "truncated JSON"
+	case errors.Is(err, errNoItems):
+		return "Items: required"
 	}
 	return "invalid JSON"
 }

@@ -164,6 +164,8 @@ func TestHandlerRefusals(t *testing.T) {
 		{"not JSON", request{body: []byte("BatchId=1"), timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
 		{"truncated JSON", request{body: body[:len(body)/2], timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
 		{"empty body", request{body: nil, timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
+		{"no Items", request{body: []byte(`{"BatchId":"x"}`), timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
+		{"null body", request{body: []byte(`null`), timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
 		{"Items not an array", request{body: []byte(`{"BatchId":"x","Items":{}}`), timestamp: now}, http.StatusBadRequest, CodeMalformedBody},
 		{"1,001 items", request{body: batchBody(t, DefaultMaxItems+1), timestamp: now}, http.StatusBadRequest, CodeTooManyItems},
 	}
@@ -242,6 +244,19 @@ func TestHandlerAccepts(t *testing.T) {
 	}
 	if got.Results[0].Status != "duplicate" {
 		t.Errorf("replayed item 0 = %+v, want duplicate", got.Results[0])
+	}
+}
+
+// TestHandlerEmptyBatch: an empty batch is answered with no results and bothers no one.
+func TestHandlerEmptyBatch(t *testing.T) {
+	sink := &recordingSink{}
+	srv := newServer(t, sink)
+	resp, raw := send(t, srv.URL, request{body: []byte(`{"BatchId":"e","Items":[]}`), timestamp: Timestamp(gwClock)})
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(raw)) != `{"BatchId":"e","Results":[]}` {
+		t.Errorf("status %d body %s", resp.StatusCode, raw)
+	}
+	if sink.calls() != 0 {
+		t.Errorf("sink called %d times", sink.calls())
 	}
 }
 

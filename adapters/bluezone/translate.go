@@ -4,6 +4,7 @@ package bluezone
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -102,27 +103,35 @@ type envelope struct {
 // all (not JSON, no item array); an item that cannot be read becomes a declaration carrying
 // a Problem, in its place, so every item gets its own result.
 func DecodeBatch(body []byte) (batchID string, decls []canonical.Declaration, err error) {
+	env, err := parseBatch(body)
+	if err != nil {
+		return "", nil, err
+	}
+	return env.BatchId, env.decode(), nil
+}
+
+// errNoItems: a body with no Items array (absent or null) is not a batch; an empty array is.
+var errNoItems = errors.New("bluezone batch: Items: required")
+
+// parseBatch reads the batch's envelope, leaving the items undecoded.
+func parseBatch(body []byte) (envelope, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return "", nil, fmt.Errorf("bluezone batch: %w", err)
+		return envelope{}, fmt.Errorf("bluezone batch: %w", err)
 	}
-	decls = make([]canonical.Declaration, len(env.Items))
+	if env.Items == nil {
+		return envelope{}, errNoItems
+	}
+	return env, nil
+}
+
+// decode decodes every item, in order.
+func (env envelope) decode() []canonical.Declaration {
+	decls := make([]canonical.Declaration, len(env.Items))
 	for i, raw := range env.Items {
 		decls[i] = decodeRaw(i, raw)
 	}
-	return env.BatchId, decls, nil
-}
-
-// ItemCount returns how many items a body holds without decoding them; it fails as
-// DecodeBatch does.
-func ItemCount(body []byte) (int, error) {
-	var env struct {
-		Items []json.RawMessage `json:"Items"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return 0, fmt.Errorf("bluezone batch: %w", err)
-	}
-	return len(env.Items), nil
+	return decls
 }
 
 func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {

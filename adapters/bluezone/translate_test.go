@@ -136,7 +136,7 @@ func TestDecodeBatchBadItems(t *testing.T) {
 	if decls[2].Source.RecordID != "X3" || len(decls[2].Problems) != 0 {
 		t.Errorf("item 2 = %+v", decls[2])
 	}
-	for _, bad := range []string{``, `{`, `[]`, `{"Items":{}}`, `{"Items":[1,2`} {
+	for _, bad := range []string{``, `{`, `[]`, `null`, `{}`, `{"Items":null}`, `{"Items":{}}`, `{"Items":[1,2`} {
 		if _, _, err := DecodeBatch([]byte(bad)); err == nil {
 			t.Errorf("DecodeBatch(%q) succeeded", bad)
 		}

@@ -81,10 +81,13 @@ func (s *Source) Fetch(ctx context.Context, cursor string) (adapters.Page, error
 
 	decls, next, more, err := DecodePage(body)
 	if err != nil {
+		if errors.Is(err, ErrNoData) {
+			return adapters.Page{}, errs.E(errs.Invalid, op, err)
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			// Well-formed JSON of the wrong shape: the partner changed its format.
-			return adapters.Page{}, errs.E(errs.Invalid, op, fmt.Errorf("page is not an NCOVI page: field %s: got a JSON %s", te.Field, te.Value))
+			return adapters.Page{}, errs.E(errs.Invalid, op, fmt.Errorf("page is not an NCOVI page: got a JSON %s for %s", te.Value, te.Type))
 		}
 		// Truncated or garbled on the way: worth another try.
 		return adapters.Page{}, errs.E(errs.Transient, op, fmt.Errorf("page is not complete JSON: %w", describe(err)))

@@ -157,6 +157,7 @@ func TestFetchErrors(t *testing.T) {
 		{name: "truncated JSON", handler: body(full[:len(full)/2]), kind: errs.Transient},
 		{name: "not JSON", handler: body([]byte("<html>maintenance</html>")), kind: errs.Transient},
 		// Well-formed JSON of another shape will not get better by retrying.
+		{name: "an error object with 200", handler: body([]byte(`{"error":"quota"}`)), kind: errs.Invalid},
 		{name: "data not an array", handler: body([]byte(`{"data":{"id":"x"}}`)), kind: errs.Invalid},
 		{name: "connection dropped mid-body", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.Itoa(len(full)))

@@ -4,6 +4,7 @@ package ncovi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -56,10 +57,14 @@ type Exposures struct {
 // envelope is a page whose records are decoded one by one, so one bad record never takes the
 // others down with it.
 type envelope struct {
-	Data       []json.RawMessage `json:"data"`
-	NextCursor string            `json:"next_cursor"`
-	HasMore    bool              `json:"has_more"`
+	Data       json.RawMessage `json:"data"`
+	NextCursor string          `json:"next_cursor"`
+	HasMore    bool            `json:"has_more"`
 }
+
+// ErrNoData is returned by DecodePage for a body with no data field: it is not a page, though
+// it is JSON (an error object served with 200, for example). "data": null is an empty page.
+var ErrNoData = errors.New("ncovi page: data: required")
 
 // DecodePage reads one page of the feed. It fails only when the body is not an NCOVI page at
 // all (not JSON, truncated, no data array); a record that cannot be read becomes a
@@ -69,8 +74,15 @@ func DecodePage(body []byte) (decls []canonical.Declaration, nextCursor string, 
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, "", false, fmt.Errorf("ncovi page: %w", err)
 	}
-	decls = make([]canonical.Declaration, len(env.Data))
-	for i, raw := range env.Data {
+	if len(env.Data) == 0 {
+		return nil, "", false, ErrNoData
+	}
+	var data []json.RawMessage // "data": null reads as an empty page
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		return nil, "", false, fmt.Errorf("ncovi page: data: %w", err)
+	}
+	decls = make([]canonical.Declaration, len(data))
+	for i, raw := range data {
 		decls[i] = decodeRaw(i, raw)
 	}
 	return decls, env.NextCursor, env.HasMore, nil

@@ -216,3 +216,30 @@ func BenchmarkDecodePage(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(big.Data))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestDecodePageShapes: what is and is not a page.
+func TestDecodePageShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		n    int
+		ok   bool
+	}{
+		{"empty data", `{"data":[],"next_cursor":"","has_more":false}`, 0, true},
+		// A Go server writes a nil slice as null: still an empty page.
+		{"null data", `{"data":null}`, 0, true},
+		{"no data", `{"next_cursor":"x"}`, 0, false},
+		{"JSON null", `null`, 0, false},
+		{"data an object", `{"data":{}}`, 0, false},
+		{"truncated", `{"data":[{"id":"a"}`, 0, false},
+		{"a record of each kind", `{"data":[{"id":"a"},7]}`, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			decls, _, _, err := DecodePage([]byte(tt.body))
+			if (err == nil) != tt.ok || len(decls) != tt.n {
+				t.Errorf("DecodePage = %d decls, %v; want %d, ok %v", len(decls), err, tt.n, tt.ok)
+			}
+		})
+	}
+}
