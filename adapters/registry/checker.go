@@ -86,6 +86,9 @@ func New(cfg Config, client *http.Client) (*Checker, error) {
 		IsSuccessful: func(err error) bool { return err == nil || !errs.Is(err, errs.Transient) },
 		// A caller that gave up says nothing about the register.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			cfg.Logger.Warn("registry: circuit breaker changed", "breaker", name, "from", from.String(), "to", to.String())
+		},
 	})
 	return c, nil
 }

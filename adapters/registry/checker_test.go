@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -61,6 +63,7 @@ func newRegister(t testing.TB) *register {
 
 func newChecker(t *testing.T, cfg Config) *Checker {
 	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	c, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)

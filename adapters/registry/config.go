@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -47,6 +48,8 @@ type Config struct {
 	Breaker BreakerConfig
 	// Now is the clock for the cache (default time.Now).
 	Now func() time.Time
+	// Logger receives the breaker's state changes (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // BreakerConfig configures the register's circuit breaker.
@@ -113,6 +116,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	return cfg
 }
