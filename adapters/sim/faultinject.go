@@ -49,6 +49,7 @@ type faulty struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	done   <-chan struct{} // closed at Shutdown: hung requests return
+	hung   chan struct{}   // tests only: told when a request starts hanging
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -133,6 +134,9 @@ func (h *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		return
 	case hang:
+		if h.hung != nil {
+			h.hung <- struct{}{}
+		}
 		select {
 		case <-r.Context().Done():
 		case <-h.done:
