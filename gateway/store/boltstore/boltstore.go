@@ -45,8 +45,10 @@ type Store struct {
 	db       *bolt.DB
 	now      func() time.Time
 	inflight atomic.Int32 // concurrent WriteBatch calls; above one, commits are coalesced
-	close    sync.Once
-	closeErr error
+	// purgeChunk is the most versions (and rejections) one purge transaction deletes.
+	purgeChunk int
+	close      sync.Once
+	closeErr   error
 }
 
 var (
@@ -99,7 +101,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now}, nil
+	return &Store{db: db, now: now, purgeChunk: defaultPurgeChunk}, nil
 }
 
 // Close closes the file; it is safe to call twice.

@@ -10,11 +10,29 @@ import (
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
-// Purge deletes the declaration versions and rejections declared before cutoff in one write
-// transaction and rebuilds the affected views from the versions left; an identity left with
-// none disappears. Counters are kept.
+// defaultPurgeChunk bounds the records one purge transaction deletes, so that a large purge
+// neither holds the writer lock long nor builds a huge transaction in memory.
+const defaultPurgeChunk = 5000
+
+// Purge deletes the declaration versions and rejections declared before cutoff and rebuilds
+// the affected views from the versions left; an identity left with none disappears. Counters
+// are kept. It works in transactions of at most 5000 versions and as many rejections, each
+// atomic (a view always agrees with the versions stored); a purge interrupted by an error or
+// ctx leaves the rest for the next call.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
-	n := 0
+	total := 0
+	for {
+		n, more, err := s.purgeOnce(ctx, cutoff)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+// purgeOnce deletes one chunk and reports whether more may be left.
+func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, error) {
+	n, more := 0, false
 	err := s.update(ctx, "boltstore.Purge", func(tx *bolt.Tx) error {
 		n = 0
 		end := appendTime(nil, cutoff)
@@ -23,10 +41,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		affected := map[string]bool{}
 		var order []string
 
-		old, err := keysBefore(tx.Bucket(bucketVersionsByTime), end)
-		if err != nil {
-			return err
-		}
+		old := keysBefore(tx.Bucket(bucketVersionsByTime), end, s.purgeChunk)
 		for _, k := range old {
 			rec := k[timeKeyLen:]
 			var v version
@@ -50,10 +65,8 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 			n++
 		}
 
-		oldRejections, err := keysBefore(tx.Bucket(bucketRejectionsByTime), end)
-		if err != nil {
-			return err
-		}
+		oldRejections := keysBefore(tx.Bucket(bucketRejectionsByTime), end, s.purgeChunk)
+		more = len(old) == s.purgeChunk || len(oldRejections) == s.purgeChunk
 		for _, k := range oldRejections {
 			if err := tx.Bucket(bucketRejections).Delete(k[timeKeyLen:]); err != nil {
 				return err
@@ -71,17 +84,20 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, false, err
+	}
+	return n, more, nil
 }
 
-// keysBefore returns the keys of b that sort before end.
-func keysBefore(b *bolt.Bucket, end []byte) ([][]byte, error) {
+// keysBefore returns at most limit keys of b that sort before end, from the first.
+func keysBefore(b *bolt.Bucket, end []byte, limit int) [][]byte {
 	var out [][]byte
 	c := b.Cursor()
-	for k, _ := c.First(); k != nil && string(k) < string(end); k, _ = c.Next() {
+	for k, _ := c.First(); k != nil && string(k) < string(end) && len(out) < limit; k, _ = c.Next() {
 		out = append(out, clone(k))
 	}
-	return out, nil
+	return out
 }
 
 // rebuild recomputes qrid's view from its stored versions, keeping its revision increasing.
