@@ -230,49 +230,61 @@ func TestRegisterFailuresFlagTheDeclaration(t *testing.T) {
 }
 
 func TestBreaker(t *testing.T) {
-	reg := newRegister(t)
-	reg.status.Store(http.StatusBadGateway)
-	// gobreaker measures its open period on the wall clock; a millisecond always passes while
-	// the test checks again, so this waits on a condition, not on speed.
-	c := newChecker(t, Config{BaseURL: reg.srv.URL, Breaker: BreakerConfig{Failures: 3, Timeout: time.Millisecond}})
 	d := declaration("079084000123", "Nguyễn Văn An", day(1984, 3, 5), canonical.GenderMale)
 	ctx := context.Background()
 
-	for range 3 {
-		if v := c.Check(ctx, d); !v.Unverified {
-			t.Fatalf("verdict while down = %+v, want unverified", v)
-		}
-	}
-	if got := reg.requests.Load(); got != 3 {
-		t.Errorf("register got %d requests, want 3", got)
-	}
-	if s := c.BreakerState(); s != "open" {
-		t.Fatalf("breaker %s after 3 failures, want open", s)
-	}
-	// Open: the next check does not reach the register (it may already be half-open if a
-	// millisecond has passed, in which case exactly one trial goes through).
-	c.Check(ctx, d)
-	if got := reg.requests.Load(); got > 4 {
-		t.Errorf("register got %d requests with the breaker open", got)
-	}
-
-	reg.status.Store(0) // the register recovers
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		v := c.Check(ctx, d)
-		if !v.Unverified {
-			if len(v.Violations) != 0 {
-				t.Errorf("violations after recovery: %v", v.Violations)
+	t.Run("opens after N failures and stops asking", func(t *testing.T) {
+		reg := newRegister(t)
+		reg.status.Store(http.StatusBadGateway)
+		c := newChecker(t, Config{BaseURL: reg.srv.URL, Breaker: BreakerConfig{Failures: 3, Timeout: time.Hour}})
+		for range 3 {
+			if v := c.Check(ctx, d); !v.Unverified {
+				t.Fatalf("verdict while down = %+v, want unverified", v)
 			}
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the breaker did not close after the register recovered")
+		if s := c.BreakerState(); s != "open" {
+			t.Fatalf("breaker %s after 3 failures, want open", s)
 		}
-	}
-	if s := c.BreakerState(); s != "closed" {
-		t.Errorf("breaker %s after a successful trial, want closed", s)
-	}
+		for range 5 {
+			if v := c.Check(ctx, d); !v.Unverified {
+				t.Errorf("verdict with the breaker open = %+v, want unverified", v)
+			}
+		}
+		if got := reg.requests.Load(); got != 3 {
+			t.Errorf("register got %d requests, want 3 (none while open)", got)
+		}
+	})
+
+	t.Run("half-opens and closes when the register recovers", func(t *testing.T) {
+		reg := newRegister(t)
+		reg.status.Store(http.StatusBadGateway)
+		// gobreaker measures its open period on the wall clock; a millisecond always passes
+		// while the test checks again, so this waits on a condition, not on speed.
+		c := newChecker(t, Config{BaseURL: reg.srv.URL, Breaker: BreakerConfig{Failures: 3, Timeout: time.Millisecond}})
+		for range 3 {
+			c.Check(ctx, d)
+		}
+		if s := c.BreakerState(); s == "closed" {
+			t.Fatalf("breaker closed after 3 failures")
+		}
+		reg.status.Store(0) // the register recovers
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			v := c.Check(ctx, d)
+			if !v.Unverified {
+				if len(v.Violations) != 0 {
+					t.Errorf("violations after recovery: %v", v.Violations)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the breaker did not close after the register recovered")
+			}
+		}
+		if s := c.BreakerState(); s != "closed" {
+			t.Errorf("breaker %s after a successful trial, want closed", s)
+		}
+	})
 }
 
 func TestRefusedCredentialsDoNotTripTheBreaker(t *testing.T) {
