@@ -28,7 +28,7 @@ func testGuard(t *testing.T, limits Limits) *Guard {
 			"/lienthong.v1.AuditService/GetStatistics":       {RoleMinistry, RoleCheckpoint},
 		},
 		Public: map[string]bool{"/grpc.health.v1.Health/Check": true},
-	}, limits)
+	}, limits, nil)
 }
 
 func withToken(token string) context.Context {

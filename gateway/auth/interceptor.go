@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -38,14 +39,19 @@ type Guard struct {
 	authn  *Authenticator
 	policy Policy
 	limits Limits
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 }
 
-// NewGuard returns a guard over authn with policy and per-role limits.
-func NewGuard(authn *Authenticator, policy Policy, limits Limits) *Guard {
-	return &Guard{authn: authn, policy: policy, limits: limits, limiters: map[string]*rate.Limiter{}}
+// NewGuard returns a guard over authn with policy and per-role limits. Refused calls are
+// logged on log (method and reason; never a credential); log may be nil.
+func NewGuard(authn *Authenticator, policy Policy, limits Limits, log *slog.Logger) *Guard {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Guard{authn: authn, policy: policy, limits: limits, log: log, limiters: map[string]*rate.Limiter{}}
 }
 
 // Unary is the guard as a unary server interceptor.
@@ -53,7 +59,7 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		ctx, err := g.admit(ctx, info.FullMethod)
 		if err != nil {
-			return nil, rpcstatus.FromError(err)
+			return nil, g.refuse(ctx, info.FullMethod, err)
 		}
 		return h(ctx, req)
 	}
@@ -64,10 +70,20 @@ func (g *Guard) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		ctx, err := g.admit(ss.Context(), info.FullMethod)
 		if err != nil {
-			return rpcstatus.FromError(err)
+			return g.refuse(ctx, info.FullMethod, err)
 		}
 		return h(srv, &principalStream{ServerStream: ss, ctx: ctx})
 	}
+}
+
+// refuse logs a refused call and returns its status.
+func (g *Guard) refuse(ctx context.Context, method string, err error) error {
+	attrs := []any{"method", method, "kind", errs.KindOf(err).String()}
+	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		attrs = append(attrs, "peer", pr.Addr.String())
+	}
+	g.log.WarnContext(ctx, "call refused", attrs...)
+	return rpcstatus.FromError(err)
 }
 
 type principalStream struct {

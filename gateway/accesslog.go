@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// AccessRecorder writes lookup accesses to the store's access log in the background, so a
+// checkpoint lookup stays one store read. History reads are logged synchronously instead
+// (they must not be served if they cannot be logged).
+type AccessRecorder struct {
+	st   store.Auditor
+	log  *slog.Logger
+	ch   chan store.Access
+	done chan struct{}
+
+	mu      sync.Mutex
+	closed  bool
+	dropped int64 // accesses lost because the queue was full or the recorder closed
+}
+
+// NewAccessRecorder starts a recorder with a queue of size entries.
+func NewAccessRecorder(st store.Auditor, size int, log *slog.Logger) *AccessRecorder {
+	r := &AccessRecorder{st: st, log: log, ch: make(chan store.Access, size), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// Record queues a; it never blocks a lookup.
+func (r *AccessRecorder) Record(a store.Access) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		select {
+		case r.ch <- a:
+			return
+		default:
+		}
+	}
+	r.dropped++
+	if n := r.dropped; n&(n-1) == 0 { // log at 1, 2, 4, 8... drops, not at every one
+		r.log.Warn("access log queue full or closed: lookups not logged", "dropped_total", n)
+	}
+}
+
+// Dropped returns how many accesses were lost to a full queue.
+func (r *AccessRecorder) Dropped() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+func (r *AccessRecorder) run() {
+	defer close(r.done)
+	for a := range r.ch {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := r.st.AppendAccess(ctx, a); err != nil {
+			r.log.Warn("access not logged", "qr_id", a.QRID, "err", err)
+		}
+		cancel()
+	}
+}
+
+// Close stops taking accesses and waits (until ctx ends) for the queued ones to be written.
+// It is safe to call twice.
+func (r *AccessRecorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.ch)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/canonical/qr"
+	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/gateway/rpcstatus"
+	"github.com/lienthong/lienthong/gateway/store"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// checkpointService answers stations: who is this, may they pass; and records passages.
+type checkpointService struct {
+	lienthongv1.UnimplementedCheckpointServiceServer
+	d Deps
+	m *metrics
+}
+
+func (s *checkpointService) Lookup(ctx context.Context, req *lienthongv1.LookupRequest) (*lienthongv1.LookupResponse, error) {
+	start := time.Now()
+	resp, err := s.lookup(ctx, req.GetQr())
+	st := "error"
+	if err == nil {
+		st = resp.GetStatus().String()
+	}
+	s.m.lookup(ctx, start, st)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	return resp, nil
+}
+
+func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv1.LookupResponse, error) {
+	now := s.d.Now()
+	qrid, form, err := s.resolve(raw, now)
+	if err != nil {
+		return nil, err
+	}
+	resp := &lienthongv1.LookupResponse{Status: lienthongv1.Status_STATUS_NONE, QrId: qrid, QrForm: form}
+	if qrid == "" {
+		return resp, nil // a QR that names nobody this gateway can key: no declaration known
+	}
+	v, err := s.d.Store.View(ctx, qrid)
+	if errs.Is(err, errs.NotFound) {
+		return resp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.recordAccess(ctx, v.QRID)
+	resp.QrId = v.QRID
+	resp.Status = statusToPB(store.StatusOf(v, now, s.d.Validity))
+	resp.Person = personToPB(v.Person)
+	if newest, ok := v.Newest(); ok {
+		resp.Newest = summaryToPB(newest)
+		resp.ValidUntil = timeToPB(newest.DeclaredAt.Add(s.d.Validity))
+	}
+	for _, p := range v.Platforms() {
+		resp.Platforms = append(resp.Platforms, string(p))
+	}
+	resp.Flags = &lienthongv1.LookupFlags{UnverifiedIdentity: !v.Verified, Inconsistent: len(v.Inconsistencies) > 0}
+	seen := map[store.Field]bool{}
+	for _, inc := range v.Inconsistencies {
+		if !seen[inc.Field] {
+			seen[inc.Field] = true
+			resp.Flags.InconsistentFields = append(resp.Flags.InconsistentFields, fieldToPB(inc.Field))
+		}
+	}
+	return resp, nil
+}
+
+// resolve turns any QR a citizen may show into the QR id it names ("" when it names nobody
+// this gateway can key, such as a decision-1405 QR with a masked number from another system).
+func (s *checkpointService) resolve(raw string, now time.Time) (string, lienthongv1.QRForm, error) {
+	scan, err := qr.Parse(raw, s.d.Keys, now)
+	if err != nil {
+		// The parser's messages say what is wrong without echoing personal data.
+		return "", lienthongv1.QRForm_QR_FORM_UNSPECIFIED, canonical.Violations{{Field: "qr", Reason: canonical.ReasonMalformed, Message: qrMessage(err)}}
+	}
+	form := lienthongv1.QRForm_QR_FORM_UNSPECIFIED
+	switch scan.Form {
+	case qr.FormSigned:
+		return scan.Token.QRID, lienthongv1.QRForm_QR_FORM_SIGNED, nil
+	case qr.FormQRID:
+		return scan.QRID, lienthongv1.QRForm_QR_FORM_QR_ID, nil
+	case qr.FormChipCard:
+		form = lienthongv1.QRForm_QR_FORM_CHIP_CARD
+	case qr.FormPersonal1405:
+		form = lienthongv1.QRForm_QR_FORM_PERSONAL_1405
+		if scan.QRID != "" {
+			return scan.QRID, form, nil
+		}
+	}
+	if scan.DocumentMasked {
+		return "", form, nil
+	}
+	person := canonical.Person{Document: scan.Document, FormerCMND: scan.FormerCMND, Nationality: "VN"}
+	key, ok := identity.KeyOf(person)
+	if !ok || !key.Verified() {
+		return "", form, nil
+	}
+	return s.d.Deriver.QRID(key), form, nil
+}
+
+func (s *checkpointService) recordAccess(ctx context.Context, qrid string) {
+	if s.d.Access == nil {
+		return
+	}
+	p, _ := auth.FromContext(ctx)
+	s.d.Access.Record(store.Access{At: s.d.Now().UTC(), Principal: p.ID, Role: string(p.Role), Action: "lookup", QRID: qrid})
+}
+
+func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.RecordPassageRequest) (*lienthongv1.RecordPassageResponse, error) {
+	const op = "checkpoint.RecordPassage"
+	p, _ := auth.FromContext(ctx)
+	var vs canonical.Violations
+	if req.GetPassageId() == "" || len(req.GetPassageId()) > 128 {
+		vs = append(vs, canonical.Violation{Field: "passage_id", Reason: canonical.ReasonRequired, Message: "an idempotency key of 1 to 128 characters is required"})
+	}
+	if req.GetStationId() == "" {
+		vs = append(vs, canonical.Violation{Field: "station_id", Reason: canonical.ReasonRequired, Message: "the station is required"})
+	}
+	if req.GetDecision() == lienthongv1.Decision_DECISION_UNSPECIFIED || req.GetDecision() > lienthongv1.Decision_DECISION_REFUSED {
+		vs = append(vs, canonical.Violation{Field: "decision", Reason: canonical.ReasonRequired, Message: "decision must be ALLOWED, SCREENED, REDIRECTED or REFUSED"})
+	}
+	if req.GetQrId() == "" && req.GetQr() == "" {
+		vs = append(vs, canonical.Violation{Field: "person", Reason: canonical.ReasonRequired, Message: "qr_id or qr is required"})
+	}
+	if len(vs) > 0 {
+		return nil, rpcstatus.FromError(vs)
+	}
+	if req.GetStationId() != p.Station {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "checkpoint %s may only record passages at its own station", p.ID))
+	}
+	now := s.d.Now()
+	qrid := req.GetQrId()
+	if qrid != "" && !identity.LooksLikeQRID(qrid) {
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonMalformed, Message: "not a QR id"}})
+	}
+	if qrid == "" {
+		var err error
+		if qrid, _, err = s.resolve(req.GetQr(), now); err != nil {
+			return nil, rpcstatus.FromError(err)
+		}
+		if qrid == "" {
+			return nil, rpcstatus.FromError(errs.Errorf(errs.NotFound, op, "the QR names nobody this gateway can identify"))
+		}
+	}
+	at := now.UTC()
+	if t := req.GetPassedAt(); t != nil {
+		at = t.AsTime()
+		if at.After(now.Add(5 * time.Minute)) {
+			return nil, rpcstatus.FromError(canonical.Violations{{Field: "passed_at", Reason: canonical.ReasonDeclaredInFuture, Message: "passage time is in the future"}})
+		}
+	}
+	dup, err := s.d.Store.RecordPassage(ctx, store.Passage{
+		ID: req.GetPassageId(), StationID: req.GetStationId(), QRID: qrid, Decision: decisionFromPB(req.GetDecision()), At: at,
+	})
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	return &lienthongv1.RecordPassageResponse{Duplicate: dup, QrId: qrid}, nil
+}
+
+// qrMessage is the operator-facing text of a QR parse error, without the operation prefix.
+func qrMessage(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Err != nil {
+		return e.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lienthong/lienthong/adapters/bluezone"
+	"github.com/lienthong/lienthong/adapters/ncovi"
+	"github.com/lienthong/lienthong/adapters/tokhaiyte"
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/canonical/qr"
+	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/gateway/rpcstatus"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// MaxStream is the most declarations one StreamDeclarations call carries (its summary must
+// fit a gRPC message).
+const MaxStream = 50000
+
+// ingestService lets partners push declarations, canonical or native.
+type ingestService struct {
+	lienthongv1.UnimplementedIngestServiceServer
+	d Deps
+	m *metrics
+}
+
+func (s *ingestService) SubmitDeclarations(ctx context.Context, req *lienthongv1.SubmitDeclarationsRequest) (*lienthongv1.SubmitDeclarationsResponse, error) {
+	batch, err := s.canonicalBatch(ctx, req.GetDeclarations())
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	results, err := s.d.Pipeline.Ingest(ctx, batch)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	items, a, dup, rej := itemResults(batch, results)
+	return &lienthongv1.SubmitDeclarationsResponse{Results: items, AcceptedCount: a, DuplicateCount: dup, RejectedCount: rej}, nil
+}
+
+func (s *ingestService) StreamDeclarations(stream lienthongv1.IngestService_StreamDeclarationsServer) error {
+	ctx := stream.Context()
+	resp := &lienthongv1.StreamDeclarationsResponse{}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(resp)
+		}
+		if err != nil {
+			return err
+		}
+		if len(resp.Results)+len(msg.GetDeclarations()) > MaxStream {
+			return rpcstatus.FromError(errs.Errorf(errs.Exhausted, "ingest.StreamDeclarations",
+				"a stream carries at most %d declarations; %d were stored, open a new stream for the rest", MaxStream, len(resp.Results)))
+		}
+		batch, err := s.canonicalBatch(ctx, msg.GetDeclarations())
+		if err != nil {
+			return rpcstatus.FromError(err)
+		}
+		results, err := s.d.Pipeline.Ingest(ctx, batch)
+		if err != nil {
+			return rpcstatus.FromError(err)
+		}
+		items, a, dup, rej := itemResults(batch, results)
+		for _, it := range items {
+			it.Index += int32(len(resp.Results))
+		}
+		resp.Results = append(resp.Results, items...)
+		resp.AcceptedCount += a
+		resp.DuplicateCount += dup
+		resp.RejectedCount += rej
+		resp.BatchCount++
+	}
+}
+
+func (s *ingestService) SubmitNativeRecords(ctx context.Context, req *lienthongv1.SubmitNativeRecordsRequest) (*lienthongv1.SubmitNativeRecordsResponse, error) {
+	const op = "ingest.SubmitNativeRecords"
+	p, _ := auth.FromContext(ctx)
+	platform, batch, err := decodeNative(req.GetFormat(), req.GetPayload())
+	if err != nil {
+		return nil, rpcstatus.FromError(errs.E(errs.Invalid, op, err))
+	}
+	if req.GetPlatform() != "" && canonical.Platform(req.GetPlatform()) != platform {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Invalid, op, "platform %q does not match format %s", req.GetPlatform(), req.GetFormat()))
+	}
+	if platform != p.Platform {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, platform))
+	}
+	if len(batch) > MaxBatch*50 {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Invalid, op, "payload holds %d records; at most %d per request", len(batch), MaxBatch*50))
+	}
+	results, err := s.d.Pipeline.Ingest(ctx, batch)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	items, a, dup, rej := itemResults(batch, results)
+	return &lienthongv1.SubmitNativeRecordsResponse{Results: items, AcceptedCount: a, DuplicateCount: dup, RejectedCount: rej}, nil
+}
+
+// decodeNative decodes a native export with its platform's adapter.
+func decodeNative(format lienthongv1.NativeFormat, payload []byte) (canonical.Platform, []canonical.Declaration, error) {
+	switch format {
+	case lienthongv1.NativeFormat_NATIVE_FORMAT_TOKHAIYTE_CSV:
+		decls, err := tokhaiyte.DecodeCSV(bytes.NewReader(payload))
+		return canonical.PlatformTokhaiyte, decls, err
+	case lienthongv1.NativeFormat_NATIVE_FORMAT_NCOVI_JSON_PAGE:
+		decls, _, _, err := ncovi.DecodePage(payload)
+		return canonical.PlatformNCOVI, decls, err
+	case lienthongv1.NativeFormat_NATIVE_FORMAT_BLUEZONE_BATCH_JSON:
+		_, decls, err := bluezone.DecodeBatch(payload)
+		return canonical.PlatformBluezone, decls, err
+	}
+	return "", nil, fmt.Errorf("format: unspecified or unknown native format %d", format)
+}
+
+// canonicalBatch maps a request's declarations and checks that the partner submits only for
+// its own platform (a declaration without a platform is the partner's).
+func (s *ingestService) canonicalBatch(ctx context.Context, in []*lienthongv1.Declaration) ([]canonical.Declaration, error) {
+	const op = "ingest"
+	p, _ := auth.FromContext(ctx)
+	if len(in) == 0 {
+		return nil, canonical.Violations{{Field: "declarations", Reason: canonical.ReasonRequired, Message: "the batch is empty"}}
+	}
+	if len(in) > MaxBatch {
+		return nil, canonical.Violations{{Field: "declarations", Reason: canonical.ReasonTooLong, Message: fmt.Sprintf("%d declarations; at most %d per batch", len(in), MaxBatch)}}
+	}
+	batch := make([]canonical.Declaration, len(in))
+	for i, m := range in {
+		d := declarationFromPB(m)
+		if d.Source.Platform == "" {
+			d.Source.Platform = p.Platform
+		}
+		if d.Source.Platform != p.Platform {
+			return nil, errs.Errorf(errs.Permission, op, "declaration %d: partner %s may only submit for platform %s, not %s", i, p.ID, p.Platform, d.Source.Platform)
+		}
+		batch[i] = d
+	}
+	return batch, nil
+}
+
+func (s *ingestService) GetSignedQR(ctx context.Context, req *lienthongv1.GetSignedQRRequest) (*lienthongv1.GetSignedQRResponse, error) {
+	const op = "ingest.GetSignedQR"
+	p, _ := auth.FromContext(ctx)
+	qrid := req.GetQrId()
+	if qrid == "" {
+		// The store keys views by QR id; finding one by a platform's record or subject id
+		// would need a second index that the stores do not keep yet.
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonRequired,
+			Message: "look the person up by qr_id (the QR id returned when the declaration was submitted)"}})
+	}
+	if !identity.LooksLikeQRID(qrid) {
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonMalformed, Message: "not a QR id"}})
+	}
+	v, err := s.d.Store.View(ctx, qrid)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	known := false
+	for _, pl := range v.Platforms() {
+		known = known || pl == p.Platform
+	}
+	if !known {
+		// Same answer as for an unknown person: a partner learns nothing about people it
+		// does not know.
+		return nil, rpcstatus.FromError(errs.Errorf(errs.NotFound, op, "no person with this QR id declared on %s", p.Platform))
+	}
+	signed, err := s.d.Keys.Issue(v.QRID)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	tok, err := qr.Verify(signed, s.d.Keys, s.d.Now())
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
+	}
+	return &lienthongv1.GetSignedQRResponse{
+		QrId: v.QRID, SignedQr: signed, KeyId: tok.KeyID,
+		IssuedAt: timeToPB(tok.IssuedAt), ExpiresAt: timeToPB(tok.ExpiresAt),
+	}, nil
+}

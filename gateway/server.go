@@ -1,0 +1,185 @@
+// Package gateway is the gRPC face of Liên thông: one NewServer that wires authentication,
+// authorization, recovery, logging, tracing, message limits, health, reflection and the
+// Ingest, Checkpoint, Audit and Keys services over the store.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/gateway/ingest"
+	"github.com/lienthong/lienthong/gateway/keys"
+	"github.com/lienthong/lienthong/gateway/store"
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// MaxMessageBytes bounds every request: 1,000 declarations fit with room to spare.
+const MaxMessageBytes = 8 << 20
+
+// MaxBatch is the most declarations one ingest request (or stream message) may carry.
+const MaxBatch = 1000
+
+// Deps is everything the services need.
+type Deps struct {
+	Store    store.Store
+	Pipeline *ingest.Pipeline
+	Keys     *keys.Ring
+	Deriver  *identity.Deriver
+	Guard    *auth.Guard
+	Validity time.Duration    // how long a declaration keeps a person CLEAR (default 72 h)
+	Now      func() time.Time // default time.Now
+	Logger   *slog.Logger
+	Meter    metric.Meter         // nil: no metrics
+	Tracer   trace.TracerProvider // nil: the global provider
+	Health   *health.Server       // nil: a fresh one serving SERVING
+	Access   *AccessRecorder      // nil: lookups are not logged
+}
+
+// Policy is who may call what: architecture.md "Who may do what".
+func Policy() auth.Policy {
+	const (
+		ingestSvc     = "/lienthong.v1.IngestService/"
+		checkpointSvc = "/lienthong.v1.CheckpointService/"
+		auditSvc      = "/lienthong.v1.AuditService/"
+		keysSvc       = "/lienthong.v1.KeysService/"
+	)
+	partner := []auth.Role{auth.RolePartner}
+	checkpoint := []auth.Role{auth.RoleCheckpoint}
+	ministry := []auth.Role{auth.RoleMinistry}
+	return auth.Policy{
+		Roles: map[string][]auth.Role{
+			ingestSvc + "SubmitDeclarations":  partner,
+			ingestSvc + "SubmitNativeRecords": partner,
+			ingestSvc + "StreamDeclarations":  partner,
+			ingestSvc + "GetSignedQR":         partner,
+			checkpointSvc + "Lookup":          checkpoint,
+			checkpointSvc + "RecordPassage":   checkpoint,
+			auditSvc + "GetStatistics":        {auth.RoleMinistry, auth.RoleCheckpoint},
+			auditSvc + "ListInconsistencies":  ministry,
+			auditSvc + "GetHistory":           ministry,
+			auditSvc + "ListAccessLog":        ministry,
+			auditSvc + "ListRejections":       ministry,
+			keysSvc + "RotateKey":             ministry,
+		},
+		Public: map[string]bool{
+			keysSvc + "ListKeys":                                             true, // public keys are public
+			"/grpc.health.v1.Health/Check":                                   true,
+			"/grpc.health.v1.Health/Watch":                                   true,
+			"/grpc.health.v1.Health/List":                                    true,
+			"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo":      true,
+			"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": true,
+		},
+	}
+}
+
+// NewServer returns a gRPC server with every service registered. opts are added last (TLS
+// credentials, for instance).
+func NewServer(d Deps, opts ...grpc.ServerOption) *grpc.Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Validity <= 0 {
+		d.Validity = 72 * time.Hour
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Meter == nil {
+		d.Meter = noop.NewMeterProvider().Meter("lienthong")
+	}
+	if d.Health == nil {
+		d.Health = health.NewServer()
+	}
+	m := newMetrics(d.Meter)
+	otelOpts := []otelgrpc.Option{}
+	if d.Tracer != nil {
+		otelOpts = append(otelOpts, otelgrpc.WithTracerProvider(d.Tracer))
+	}
+	base := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
+		grpc.ChainUnaryInterceptor(recoverUnary(d.Logger), d.Guard.Unary(), logUnary(d.Logger)),
+		grpc.ChainStreamInterceptor(recoverStream(d.Logger), d.Guard.Stream(), logStream(d.Logger)),
+	}
+	s := grpc.NewServer(append(base, opts...)...)
+	lienthongv1.RegisterIngestServiceServer(s, &ingestService{d: d, m: m})
+	lienthongv1.RegisterCheckpointServiceServer(s, &checkpointService{d: d, m: m})
+	lienthongv1.RegisterAuditServiceServer(s, &auditService{d: d})
+	lienthongv1.RegisterKeysServiceServer(s, &keysService{d: d})
+	healthpb.RegisterHealthServer(s, d.Health)
+	reflection.Register(s)
+	return s
+}
+
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return h(srv, ss)
+	}
+}
+
+// logUnary logs every call's method, code, duration and principal id: never a request's
+// content, so no personal data reaches the logs.
+func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := h(ctx, req)
+		logCall(ctx, log, info.FullMethod, start, err)
+		return resp, err
+	}
+}
+
+func logStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		start := time.Now()
+		err := h(srv, ss)
+		logCall(ss.Context(), log, info.FullMethod, start, err)
+		return err
+	}
+}
+
+func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+	code := status.Code(err)
+	level := slog.LevelDebug
+	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
+		level = slog.LevelError
+	}
+	attrs := []any{"method", method, "code", code.String(), "duration", time.Since(start)}
+	if p, ok := auth.FromContext(ctx); ok {
+		attrs = append(attrs, "principal", p.ID)
+	}
+	log.Log(ctx, level, "grpc call", attrs...)
+}
