@@ -113,6 +113,11 @@ func (s *Source) Fetch(ctx context.Context, cursor string) (adapters.Page, error
 	if err != nil {
 		return adapters.Page{}, err
 	}
+	if len(body) == 0 {
+		// Even an empty window's export has its header row: an empty body is a failed export,
+		// and moving the mark past it would skip the window's rows for good.
+		return adapters.Page{}, errs.E(errs.Transient, op, errors.New("empty export, not even the header row"))
+	}
 	decls, err := DecodeCSV(bytes.NewReader(body))
 	if err != nil {
 		if errors.Is(err, ErrHeader) {

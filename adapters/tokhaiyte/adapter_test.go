@@ -238,6 +238,8 @@ func TestFetchErrors(t *testing.T) {
 		{name: "not the export", handler: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte("<html><body>Bảo trì</body></html>\r\n"))
 		}, kind: errs.Invalid},
+		// Not even a header: the window must be asked again, not skipped.
+		{name: "empty body", handler: status(http.StatusOK, ""), kind: errs.Transient},
 		{name: "connection dropped mid-body", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", "100000")
 			_ = WriteCSV(w, nil, true)
