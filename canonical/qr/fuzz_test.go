@@ -12,6 +12,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// The seed corpus is twofold: the commented f.Add seeds below, and testdata/fuzz/<target>/,
+// which holds inputs the fuzzer found interesting (coverage) or failing (the line break inside
+// a signed QR) and which run as ordinary tests with every `go test`. Run one target with e.g.
+//
+//	go test -run XXX -fuzz '^FuzzParse$' -fuzztime 60s ./canonical/qr
+
 // Seeds shared by the fuzz targets: every table case, plus shapes that stress the splitter.
 func addSeeds(f *testing.F, extra ...string) {
 	for _, c := range personal1405Cases {
