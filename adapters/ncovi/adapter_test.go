@@ -285,3 +285,32 @@ func body(b []byte) http.HandlerFunc {
 		_, _ = w.Write(b)
 	}
 }
+
+// TestFetchCursorEdges: what Page.Next and Page.More become for each end-of-feed answer.
+func TestFetchCursorEdges(t *testing.T) {
+	tests := []struct {
+		name string
+		page PageBody
+		next string
+		more bool
+	}{
+		{"more to come", PageBody{Data: records(1), NextCursor: "c2", HasMore: true}, "c2", true},
+		// The feed's end with a cursor: keep it, it is where new records will appear.
+		{"end with a cursor", PageBody{Data: records(1), NextCursor: "c2"}, "c2", false},
+		// The feed's end without a cursor: stay where we are.
+		{"end without a cursor", PageBody{Data: records(1)}, "c1", false},
+		// has_more without a cursor would fetch the same page forever: wait for the next poll.
+		{"more without a cursor", PageBody{Data: records(1), HasMore: true}, "c1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := json.Marshal(tt.page)
+			srv := httptest.NewServer(body(b))
+			t.Cleanup(srv.Close)
+			page, err := newSource(t, srv.URL, 0, 0).Fetch(context.Background(), "c1")
+			if err != nil || page.Next != tt.next || page.More != tt.more || len(page.Declarations) != 1 {
+				t.Errorf("Fetch = Next %q More %v (%d decls), %v; want %q %v", page.Next, page.More, len(page.Declarations), err, tt.next, tt.more)
+			}
+		})
+	}
+}
