@@ -6,7 +6,8 @@
 // versionsByTime (declared time, record key; for purge), views (QR id → view), aliases (weak →
 // strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
 // inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count),
-// passages, access (time, sequence → access), cursors and leases. Values are JSON.
+// passages, access (time, sequence → access), cursors and leases. Views have a compact
+// binary encoding (codec.go); other values are JSON.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
 // to the strong identity and re-applied to the strong view inside the same transaction, its

@@ -105,7 +105,7 @@ func rebuild(tx *bolt.Tx, qrid string) error {
 	views := tx.Bucket(bucketViews)
 	var old store.View
 	if b := views.Get([]byte(qrid)); b != nil {
-		if err := json.Unmarshal(b, &old); err != nil {
+		if err := decodeView(b, &old); err != nil {
 			return err
 		}
 	}

@@ -27,7 +27,7 @@ func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 		if b == nil {
 			return errs.Errorf(errs.NotFound, op, "no identity with this QR id")
 		}
-		return json.Unmarshal(b, &v)
+		return decodeView(b, &v)
 	})
 	return v, err
 }
@@ -85,7 +85,7 @@ func (s *Store) Inconsistencies(ctx context.Context, q store.InconsistencyQuery)
 		}
 		for ; k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 			var v store.View
-			if err := json.Unmarshal(views.Get(k[len(prefix):]), &v); err != nil {
+			if err := decodeView(views.Get(k[len(prefix):]), &v); err != nil {
 				return err
 			}
 			if !q.Matches(v) {

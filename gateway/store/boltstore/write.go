@@ -266,7 +266,7 @@ func (w *writeTx) view(qrid string) (*cachedView, error) {
 	}
 	cv := &cachedView{}
 	if b := w.views.Get([]byte(qrid)); b != nil {
-		if err := json.Unmarshal(b, &cv.v); err != nil {
+		if err := decodeView(b, &cv.v); err != nil {
 			return nil, err
 		}
 		cv.orig, cv.exists = cv.v, true
@@ -314,11 +314,7 @@ func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
 			return err
 		}
 	} else {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if err := views.Put(k, b); err != nil {
+		if err := views.Put(k, encodeView(v)); err != nil {
 			return err
 		}
 		for _, in := range v.Inconsistencies {
