@@ -49,17 +49,20 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 		}
 		return w.flush()
 	}
-	var err error
-	if s.inflight.Add(1) > 1 {
-		err = s.db.Batch(fn)
-	} else {
-		err = s.db.Update(fn)
-	}
-	s.inflight.Add(-1)
-	if err = classify(op, err); err != nil {
+	if err := classify(op, s.commit(fn)); err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// commit runs fn in a write transaction of its own when no other WriteBatch is running, and
+// coalesced with the others' (one commit, one fsync) when some are.
+func (s *Store) commit(fn func(*bolt.Tx) error) error {
+	defer s.inflight.Add(-1)
+	if s.inflight.Add(1) > 1 {
+		return s.db.Batch(fn)
+	}
+	return s.db.Update(fn)
 }
 
 // writeTx is one write transaction with its views cached until flush.
