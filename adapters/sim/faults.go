@@ -152,13 +152,21 @@ func (b *builder) injectFaults() {
 			break
 		}
 		if !found {
-			// No record can carry this fault (a tiny population): draw a fault every record can carry.
-			for tries := 0; tries < len(order); tries++ {
-				r := b.pop.Records[order[(next+tries)%len(order)]]
-				if r.Fault == "" && b.pop.demoRole(b.pop.byPerson[r.PersonID]) == "" {
-					b.applyFault(r, b.pop.byPerson[r.PersonID], faultSpecs[7]) // invalid phone
-					break
-				}
+			// No record can carry this fault (a tiny population): put a fault every record can
+			// carry on any record, a demo person's only if there is no other.
+			b.fallbackFault(order)
+		}
+	}
+}
+
+func (b *builder) fallbackFault(order []int) {
+	for _, demoToo := range []bool{false, true} {
+		for _, i := range order {
+			r := b.pop.Records[i]
+			p := b.pop.byPerson[r.PersonID]
+			if r.Fault == "" && (demoToo || b.pop.demoRole(p) == "" && b.pop.demoRole(b.pop.byPerson[r.DeclarerID]) == "") {
+				b.applyFault(r, p, specOf(FaultInvalidPhone))
+				return
 			}
 		}
 	}
