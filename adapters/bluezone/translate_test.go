@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/adapters/internal/cputime"
 	"github.com/lienthong/lienthong/adapters/internal/goldentest"
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -222,10 +223,12 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Self()
 	for b.Loop() {
 		if _, _, err := DecodeBatch(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(len(big.Items))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	cputime.Report(b, cpu, len(big.Items)*b.N)
 }

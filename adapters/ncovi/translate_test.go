@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/adapters/internal/cputime"
 	"github.com/lienthong/lienthong/adapters/internal/goldentest"
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -209,12 +210,14 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Self()
 	for b.Loop() {
 		if _, _, _, err := DecodePage(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(len(big.Data))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	cputime.Report(b, cpu, len(big.Data)*b.N)
 }
 
 // TestDecodePageShapes: what is and is not a page.

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/lienthong/lienthong/adapters/internal/cputime"
 	"github.com/lienthong/lienthong/adapters/internal/goldentest"
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -301,6 +302,7 @@ func BenchmarkDecodeCSV(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Self()
 	for b.Loop() {
 		decls, err := DecodeCSV(bytes.NewReader(body))
 		if err != nil || len(decls) != n {
@@ -308,4 +310,5 @@ func BenchmarkDecodeCSV(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	cputime.Report(b, cpu, n*b.N)
 }
