@@ -10,7 +10,8 @@
 //
 // The signature covers "LT1." and everything before it. The QR is 4 + ceil((88+n)·4/3)
 // characters: 132 for an 8-byte key id such as "k2026-11", at most 143 for a 16-byte one.
-// That fits QR version 8 at error-correction level M (152 bytes), which a phone reads at arm's
+// That fits QR version 8 at error-correction level M (152 bytes; version 6 at level L), as
+// github.com/skip2/go-qrcode encodes the 132-character form, which a phone reads at arm's
 // length. Times are whole seconds from 1970 to 2106. The key id length makes a truncated scan
 // read as truncated rather than as signed by an unknown key.
 package qr
