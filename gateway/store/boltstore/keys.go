@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
 	"github.com/lienthong/lienthong/gateway/store"
 )
@@ -41,12 +42,14 @@ func identityPrefix(qrid string) []byte {
 	return append(append(b, qrid...), 0)
 }
 
-// historyKey orders an identity's versions by declared time, then version, then record key.
-func historyKey(qrid string, declared time.Time, version string, rec []byte) []byte {
+// historyKey orders an identity's versions by declared time, then version, platform and
+// record id (each NUL-terminated), and ends with the record key, which makes it unique.
+func historyKey(qrid string, d *canonical.Declaration, rec []byte) []byte {
 	b := identityPrefix(qrid)
-	b = appendTime(b, declared)
-	b = append(b, version...)
-	b = append(b, 0)
+	b = appendTime(b, d.DeclaredAt)
+	for _, s := range [...]string{d.Source.Version, string(d.Source.Platform), d.Source.RecordID} {
+		b = append(append(b, s...), 0)
+	}
 	return append(b, rec...)
 }
 

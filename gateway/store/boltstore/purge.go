@@ -49,7 +49,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 				return err
 			}
 			d := v.Declaration
-			if err := byIdentity.Delete(historyKey(v.QRID, d.DeclaredAt, d.Source.Version, rec)); err != nil {
+			if err := byIdentity.Delete(historyKey(v.QRID, &d, rec)); err != nil {
 				return err
 			}
 			if err := versions.Delete(rec); err != nil {

@@ -185,7 +185,7 @@ func (w *writeTx) putVersion(rec []byte, v version) error {
 		return err
 	}
 	d := v.Declaration
-	if err := w.byIdentity.Put(historyKey(v.QRID, d.DeclaredAt, d.Source.Version, rec), rec); err != nil {
+	if err := w.byIdentity.Put(historyKey(v.QRID, &d, rec), rec); err != nil {
 		return err
 	}
 	return w.versionsByTime.Put(timedKey(d.DeclaredAt, rec), nil)

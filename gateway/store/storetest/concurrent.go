@@ -25,7 +25,17 @@ func workload(seed uint64) []store.Item {
 				d := decl(p, fmt.Sprintf("%s-%d", q, v%2), day0.Add(time.Duration(r.IntN(5))*time.Hour), fmt.Sprintf("v%d", v))
 				d.Person.Phone = fmt.Sprintf("+8491234567%d", (id+pi+v)%3)
 				d.Health.HasSymptoms = r.IntN(4) == 0
-				items = append(items, store.Item{Accepted: &store.Accepted{Declaration: d, QRID: q, Verified: pi != 2}})
+				a := &store.Accepted{Declaration: d, QRID: q, Verified: pi != 2}
+				if id%4 == 0 {
+					// tokhaiyte knows this person only by the weak key, which the others' strong
+					// identity absorbs: weak and strong writes race.
+					if p == canonical.PlatformTokhaiyte {
+						a.QRID = "w" + q
+					} else {
+						a.Aliases = []string{"w" + q}
+					}
+				}
+				items = append(items, store.Item{Accepted: a})
 			}
 		}
 		items = append(items, rej(decl(canonical.PlatformTokhaiyte, "bad-"+q, day0, "v1"), canonical.ReasonInvalidPhone))
@@ -35,17 +45,27 @@ func workload(seed uint64) []store.Item {
 }
 
 type state struct {
-	Views  []store.View
-	Counts []store.Count
+	Views     []store.View
+	Histories [][]canonical.Declaration
+	Counts    []store.Count
 }
 
 func stateOf(t *testing.T, s store.Store) state {
 	t.Helper()
 	var st state
 	for id := range 12 {
-		v := view(t, s, fmt.Sprintf("q%02d", id))
+		q := fmt.Sprintf("q%02d", id)
+		v := view(t, s, q)
 		v.Revision = 0 // counts changes, which depend on the order
 		st.Views = append(st.Views, v)
+		st.Histories = append(st.Histories, history(t, s, q))
+		if id%4 == 0 {
+			w := view(t, s, "w"+q)
+			w.Revision = 0
+			if !reflect.DeepEqual(w, v) {
+				t.Errorf("View(w%s) = %+v, want the strong identity's view %+v", q, w, v)
+			}
+		}
 	}
 	st.Counts = counts(t, s, store.CountQuery{})
 	return st

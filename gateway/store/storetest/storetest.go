@@ -58,6 +58,7 @@ func Run(t *testing.T, open Open) {
 		{"empty_batch", testEmptyBatch},
 		{"malformed_items_refuse_the_batch", testMalformedItems},
 		{"latest_by_declared_time", testLatestByDeclaredTime},
+		{"history_order", testHistoryOrder},
 		{"aliases", testAliases},
 		{"alias_before_weak_declaration", testAliasBeforeWeak},
 		{"alias_chain_and_first_claim", testAliasChain},

@@ -307,3 +307,19 @@ func testMalformedItems(t *testing.T, e env) {
 		})
 	}
 }
+
+func testHistoryOrder(t *testing.T, e env) {
+	// Same declared time and version on two platforms and two records: platform, then record
+	// id, decide; the arrival order does not.
+	write(t, e.s,
+		acc("qA", decl(canonical.PlatformNCOVI, "n-2", day0, "v1")),
+		acc("qA", decl(canonical.PlatformNCOVI, "n-10", day0, "v1")),
+		acc("qA", decl(canonical.PlatformBluezone, "b-1", day0, "v1")),
+		acc("qA", decl(canonical.PlatformTokhaiyte, "t-1", day0.Add(-time.Second), "v9")),
+		acc("qA", decl(canonical.PlatformBluezone, "b-0", day0, "v2")),
+	)
+	want := []string{"tokhaiyte/t-1/v9", "bluezone/b-1/v1", "ncovi/n-10/v1", "ncovi/n-2/v1", "bluezone/b-0/v2"}
+	if got := records(history(t, e.s, "qA")); !reflect.DeepEqual(got, want) {
+		t.Errorf("history = %v, want %v", got, want)
+	}
+}
