@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -67,6 +68,17 @@ func Check(t *testing.T, input string, decls []canonical.Declaration) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the decoded declarations (run go test -update if the change is intended):\n%s", golden, diff(string(want), string(got)))
+	}
+}
+
+// Valid checks that every declaration of decls, normalized, passes Validate at now: the
+// partner's clean examples must be accepted.
+func Valid(t *testing.T, decls []canonical.Declaration, now time.Time) {
+	t.Helper()
+	for i, d := range decls {
+		if vs := canonical.Validate(canonical.Normalize(d), now); len(vs) > 0 {
+			t.Errorf("declaration %d (%s) is rejected: %v", i, d.Source.RecordID, vs)
+		}
 	}
 }
 
