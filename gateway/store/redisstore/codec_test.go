@@ -48,8 +48,8 @@ func TestCodecRoundTrip(t *testing.T) {
 	other := testDecl(canonical.PlatformBluezone, "b-1", day0.Add(time.Hour))
 	other.Person.Phone = "+84900000000"
 	v, _ = store.Apply(v, store.Accepted{Declaration: other, QRID: "q1"})
-	st, err := parseStored(viewValue(&v))
-	if err != nil || !reflect.DeepEqual(st.view, v) || st.rev != v.Revision {
+	st, err := parseStored(viewValue(&v, 7))
+	if err != nil || !reflect.DeepEqual(st.view, v) || st.rev != v.Revision || st.gen != 7 {
 		t.Errorf("view round trip = %+v, %v\nwant %+v", st.view, err, v)
 	}
 	a := store.Access{At: day0, Principal: "moh-1", Role: "ministry", Action: "history", QRID: "q1", Reason: "case 7"}
@@ -66,7 +66,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeDeclaration(&canonical.Declaration{}))               // the smallest one
 	f.Add([]byte{fmtDeclaration, 0xff, 0xff, 0xff, 0xff, 0x0f})      // a string length far past the end
 	f.Add([]byte{fmtView, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0x7f}) // a slice length far past the end
-	f.Add([]byte("V12\n\x02"))                                       // a stored view header with a truncated body
+	f.Add([]byte("V12.3\n\x02"))                                     // a stored view header with a truncated body
 	f.Add([]byte("Aq-other"))                                        // an alias
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -79,5 +79,6 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeAccess(b)
 		_, _ = decodeViewBody(b, 1)
 		_, _ = parseStored(string(b))
+		_, _ = decodeVersions(string(b))
 	})
 }

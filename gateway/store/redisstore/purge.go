@@ -56,7 +56,7 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 	for attempt := 0; attempt < s.casRetries; attempt++ {
 		pipe := s.c.Pipeline()
 		vc := pipe.Get(ctx, s.k.view(q))
-		dc := pipe.HGetAll(ctx, s.k.decl(q))
+		dc := pipe.Get(ctx, s.k.decl(q))
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return 0, err
 		}
@@ -67,45 +67,44 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		if st.alias != "" {
 			return 0, nil
 		}
-		var gone []any
+		all, err := versionsOf(dc)
+		if err != nil {
+			return 0, err
+		}
+		var gone []string
 		var keep []canonical.Declaration
-		for f, v := range dc.Val() {
-			d, err := decodeDeclaration([]byte(v))
-			if err != nil {
-				return 0, err
-			}
+		for _, d := range all {
 			if d.DeclaredAt.Before(cutoff) {
-				gone = append(gone, f)
+				gone = append(gone, recordField(keyOf(&d)))
 			} else {
 				keep = append(keep, d)
 			}
 		}
 		if len(gone) == 0 {
-			// Only a declaration in the cutoff's own millisecond: nothing is older.
+			// Only declarations in the cutoff's own millisecond: nothing is older.
 			return 0, nil
 		}
-		// Rebuild the view from what remains, in history order; the identity stays verified
-		// if it was.
+		// Rebuild the view from what remains; the identity stays verified if it was.
 		sortHistory(keep)
 		v := store.View{}
-		oldest := ""
 		for _, d := range keep {
 			v, _ = store.Apply(v, store.Accepted{Declaration: d, QRID: q, Verified: st.view.Verified})
 		}
-		newView := ""
+		newView, versions, oldest := "", "", ""
 		if len(keep) > 0 {
 			v.Revision = st.rev + 1
-			newView = viewValue(&v)
-			oldest = strconv.FormatInt(keep[0].DeclaredAt.UnixMilli(), 10)
+			newView = viewValue(&v, st.gen+1)
+			versions = encodeVersions(keep)
+			min := keep[0].DeclaredAt
 			for _, d := range keep[1:] {
-				if ms := strconv.FormatInt(d.DeclaredAt.UnixMilli(), 10); len(ms) < len(oldest) || (len(ms) == len(oldest) && ms < oldest) {
-					oldest = ms
+				if d.DeclaredAt.Before(min) {
+					min = d.DeclaredAt
 				}
 			}
+			oldest = strconv.FormatInt(min.UnixMilli(), 10)
 		}
 		removed, added := diff(incMembers(&st.view), incMembers(&v))
-		args := []any{strconv.FormatUint(st.rev, 10), newView, q, oldest, len(gone), len(removed)}
-		args = append(args, gone...)
+		args := []any{st.token(), newView, versions, q, oldest, len(removed)}
 		for _, m := range removed {
 			args = append(args, m)
 		}
@@ -113,16 +112,16 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			args = append(args, m)
 		}
 		b := bucketOf(q)
-		n, err := purgeScript.Run(ctx, s.c, []string{s.k.view(q), s.k.decl(q), s.k.inconsistent(b), s.k.oldest(b)}, args...).Int()
+		reply, err := purgeScript.Run(ctx, s.c, []string{s.k.view(q), s.k.decl(q), s.k.inconsistent(b), s.k.oldest(b)}, args...).Slice()
 		if err != nil {
 			return 0, err
 		}
-		switch n {
+		switch code, _ := reply[0].(int64); code {
 		case 0:
 			// The purged record keys are new to the store again: unmark them.
 			pipe := s.c.Pipeline()
 			for _, f := range gone {
-				key, member := s.k.seen(f.(string))
+				key, member := s.k.seen(f)
 				pipe.SRem(ctx, key, member)
 			}
 			if _, err := pipe.Exec(ctx); err != nil {

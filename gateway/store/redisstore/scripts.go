@@ -8,37 +8,35 @@ import (
 )
 
 // The Lua scripts. Each touches the keys of one hash tag only, so it is atomic in one slot
-// of a cluster. Stored views start with "V<revision>\n" (or are "A<qrid>" for an alias), so a
-// script compares revisions without decoding the view. Numbers that may exceed 2^53 (times
+// of a cluster. Stored views start with "V<revision>.<generation>\n" (or are "A<qrid>" for an
+// alias), so a script compares tokens without decoding the view. Numbers that may exceed 2^53 (times
 // in nanoseconds) stay strings in Lua and are compared by length, then lexically.
 
-// writeScript stores one identity's new versions, view, counters and index entries if the
-// view's revision is still the one the caller read. It returns {0} on success, {1} on a lost
-// compare-and-set, {2, target} when the identity has meanwhile become an alias of target.
-//
-// KEYS: view, versions, counters, inconsistency index, oldest index.
-// ARGV: expected revision, new view ("" keeps it), oldest score ("" none), qrid,
-// fresh count, copied count, counter count, index removals, index additions, then the lists:
-// fresh (field, value) pairs (must be new), copied pairs (may exist), counter cells,
-// removed index members, added index members.
-var writeScript = redis.NewScript(`
+// The compare-and-set prologue of the identity scripts: {1} when the view's token is not the
+// expected one, {2, target} when the identity has become an alias of target.
+const casPrologue = `
 local cur = redis.call('GET', KEYS[1])
-local rev = '0'
+local tok = '0'
 if cur then
   if string.byte(cur, 1) == 65 then return {2, string.sub(cur, 2)} end
-  rev = string.match(cur, '^V(%d+)\n')
+  tok = string.match(cur, '^V([%d.]+)\n')
 end
-if rev ~= ARGV[1] then return {1} end
-local nf, nc, nn, nr, na = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local i = 10
-for j = 0, nf - 1 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i + 2 * j]) == 1 then return {1} end
-end
-for j = 1, nf + nc do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-for j = 1, nn do
+if tok ~= ARGV[1] then return {1} end
+`
+
+// writeScript stores one identity's view and versions, counts its new declarations and
+// updates the indexes, if the view's token is still the one the caller read.
+//
+// KEYS: view, versions, counters, inconsistency index, oldest index.
+// ARGV: expected token, view, versions, oldest score ("" none), qrid, counter count, index
+// removal count, then counter cells, removed index members, added index members.
+var writeScript = redis.NewScript(casPrologue + `
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[5], 'LT', ARGV[4], ARGV[5]) end
+local nc, nr = tonumber(ARGV[6]), tonumber(ARGV[7])
+local i = 8
+for j = 1, nc do
   redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
   i = i + 1
 end
@@ -46,30 +44,20 @@ for j = 1, nr do
   redis.call('ZREM', KEYS[4], ARGV[i])
   i = i + 1
 end
-for j = 1, na do
+while i <= #ARGV do
   redis.call('ZADD', KEYS[4], 0, ARGV[i])
   i = i + 1
 end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2]) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[5], 'LT', ARGV[3], ARGV[4]) end
 return {0}
 `)
 
 // aliasScript turns an identity into an alias of another once its data has been copied
-// there: if the view's revision is unchanged, it replaces the view with "A<target>" and
-// deletes the versions and index entries. Returns {0}, {1} on a lost compare-and-set, or
-// {2, other} when it is already an alias (of other).
+// there: if the view's token is unchanged, it replaces the view with "A<target>" and deletes
+// the versions and index entries.
 //
 // KEYS: view, versions, inconsistency index, oldest index.
-// ARGV: expected revision, target, qrid, index members to remove...
-var aliasScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-local rev = '0'
-if cur then
-  if string.byte(cur, 1) == 65 then return {2, string.sub(cur, 2)} end
-  rev = string.match(cur, '^V(%d+)\n')
-end
-if rev ~= ARGV[1] then return {1} end
+// ARGV: expected token, target, qrid, index members to remove...
+var aliasScript = redis.NewScript(casPrologue + `
 redis.call('SET', KEYS[1], 'A' .. ARGV[2])
 redis.call('DEL', KEYS[2])
 for i = 4, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
@@ -145,31 +133,29 @@ redis.call('SET', KEYS[2], ARGV[2])
 return 1
 `)
 
-// purgeScript rewrites an identity without its purged versions, if its revision is
-// unchanged. KEYS: view, versions, inconsistency index, oldest index.
-// ARGV: expected revision, new view ("" deletes it), qrid, new oldest score ("" removes it),
-// fields count, removals count, then fields to delete, index members to remove, to add.
-var purgeScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-local rev = '0'
-if cur then
-  if string.byte(cur, 1) == 65 then return 2 end
-  rev = string.match(cur, '^V(%d+)\n')
-end
-if rev ~= ARGV[1] then return 1 end
-local nf, nr = tonumber(ARGV[5]), tonumber(ARGV[6])
-local i = 7
-for j = 1, nf do redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1 end
-for j = 1, nr do redis.call('ZREM', KEYS[3], ARGV[i]); i = i + 1 end
-while i <= #ARGV do redis.call('ZADD', KEYS[3], 0, ARGV[i]); i = i + 1 end
+// purgeScript rewrites an identity without its purged versions, if its token is unchanged.
+// KEYS: view, versions, inconsistency index, oldest index.
+// ARGV: expected token, view ("" deletes the identity), versions, qrid, oldest score ("" to
+// remove), index removal count, then removed and added index members.
+var purgeScript = redis.NewScript(casPrologue + `
 if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[1], KEYS[2])
 else
   redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[3])
 end
-if ARGV[4] == '' then redis.call('ZREM', KEYS[4], ARGV[3]) else redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3]) end
-return 0
+if ARGV[5] == '' then redis.call('ZREM', KEYS[4], ARGV[4]) else redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4]) end
+local nr = tonumber(ARGV[6])
+local i = 7
+for j = 1, nr do
+  redis.call('ZREM', KEYS[3], ARGV[i])
+  i = i + 1
+end
+while i <= #ARGV do
+  redis.call('ZADD', KEYS[3], 0, ARGV[i])
+  i = i + 1
+end
+return {0}
 `)
 
 // dropScript deletes one rejection and its index entries. KEYS: rejections, index.

@@ -21,10 +21,10 @@ type group struct {
 	itemsDone bool // the items are stored; only aliases remain
 
 	// read in the current attempt
-	cur     stored
-	exists  []bool
-	aliased map[string]stored
-	absorb  map[string][]canonical.Declaration
+	cur      stored
+	versions []canonical.Declaration // stored versions
+	aliased  map[string]stored
+	absorb   map[string][]canonical.Declaration
 }
 
 // WriteBatch stores items atomically per identity and idempotently per RecordKey.
@@ -139,7 +139,7 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 		if err := ctx.Err(); err != nil {
 			return errs.E(errs.Transient, "redisstore.WriteBatch", err)
 		}
-		if err := s.readGroups(ctx, items, pending); err != nil {
+		if err := s.readGroups(ctx, pending); err != nil {
 			return err
 		}
 		var next []*group
@@ -205,7 +205,7 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 					continue // already an alias (of g or, first come first served, of another)
 				}
 				rem := incMembers(&st.view)
-				args := []any{strconv.FormatUint(st.rev, 10), g.qrid, a}
+				args := []any{st.token(), g.qrid, a}
 				for _, m := range rem {
 					args = append(args, m)
 				}
@@ -233,23 +233,17 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 	return nil
 }
 
-// readGroups reads, in one pipeline, each group's view, which of its record keys are stored,
-// and the state of its aliases; then, in a second pipeline, the versions of aliases that hold
-// data to absorb.
-func (s *Store) readGroups(ctx context.Context, items []store.Item, groups []*group) error {
+// readGroups reads, in one pipeline, each group's view and versions and the state of its
+// aliases; then, in a second pipeline, the versions of aliases that hold data to absorb.
+func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	pipe := s.c.Pipeline()
 	views := make([]*redis.StringCmd, len(groups))
-	have := make([]*redis.SliceCmd, len(groups))
+	vers := make([]*redis.StringCmd, len(groups))
 	aliases := make([][]*redis.StringCmd, len(groups))
 	for k, g := range groups {
 		views[k] = pipe.Get(ctx, s.k.view(g.qrid))
-		if !g.itemsDone {
-			fields := make([]string, len(g.items))
-			for j, i := range g.items {
-				fields[j] = recordField(items[i].Key())
-			}
-			have[k] = pipe.HMGet(ctx, s.k.decl(g.qrid), fields...)
-		}
+		vers[k] = pipe.Get(ctx, s.k.decl(g.qrid))
+		aliases[k] = aliases[k][:0]
 		for _, a := range g.aliases {
 			aliases[k] = append(aliases[k], pipe.Get(ctx, s.k.view(a)))
 		}
@@ -261,7 +255,7 @@ func (s *Store) readGroups(ctx context.Context, items []store.Item, groups []*gr
 	type absorbRead struct {
 		g   *group
 		a   string
-		cmd *redis.MapStringStringCmd
+		cmd *redis.StringCmd
 	}
 	var reads []absorbRead
 	for k, g := range groups {
@@ -269,15 +263,8 @@ func (s *Store) readGroups(ctx context.Context, items []store.Item, groups []*gr
 		if g.cur, err = fromCmd(views[k]); err != nil {
 			return err
 		}
-		g.exists = nil
-		if have[k] != nil {
-			vals, err := have[k].Result()
-			if err != nil {
-				return err
-			}
-			for _, v := range vals {
-				g.exists = append(g.exists, v != nil)
-			}
+		if g.versions, err = versionsOf(vers[k]); err != nil {
+			return err
 		}
 		g.aliased = map[string]stored{}
 		g.absorb = map[string][]canonical.Declaration{}
@@ -291,86 +278,89 @@ func (s *Store) readGroups(ctx context.Context, items []store.Item, groups []*gr
 			}
 			g.aliased[a] = st
 			if st.exists && st.alias == "" {
-				reads = append(reads, absorbRead{g: g, a: a, cmd: pipe.HGetAll(ctx, s.k.decl(a))})
+				reads = append(reads, absorbRead{g: g, a: a, cmd: pipe.Get(ctx, s.k.decl(a))})
 			}
 		}
 	}
 	if len(reads) == 0 {
 		return nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
 	for _, r := range reads {
-		for _, v := range r.cmd.Val() {
-			d, err := decodeDeclaration([]byte(v))
-			if err != nil {
-				return err
-			}
-			r.g.absorb[r.a] = append(r.g.absorb[r.a], d)
+		ds, err := versionsOf(r.cmd)
+		if err != nil {
+			return err
 		}
+		r.g.absorb[r.a] = ds
 	}
 	return nil
 }
 
-// prepare merges a group's new items and absorbed aliases into its view and returns the
-// write script call (nil when nothing changes), the fresh items and the duplicates.
+func versionsOf(cmd *redis.StringCmd) ([]canonical.Declaration, error) {
+	val, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeVersions(val)
+}
+
+// prepare merges a group's new items and absorbed aliases into its view and versions and
+// returns the write script call (nil when nothing changes), the fresh items and the
+// duplicates.
 func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshIdx, dupIdx []int) {
 	old := g.cur.view
 	v := old
-	changed := false
-	var freshPairs, copyPairs, cells []any
+	have := make(map[store.RecordKey]bool, len(g.versions))
+	for i := range g.versions {
+		have[keyOf(&g.versions[i])] = true
+	}
+	all := g.versions
+	var cells []any
 	oldest := int64(-1)
-	note := func(d *canonical.Declaration) {
+	add := func(d canonical.Declaration, a store.Accepted) {
+		a.QRID = g.qrid
+		v, _ = store.Apply(v, a)
+		all = append(all, d)
+		have[keyOf(&d)] = true
 		if ms := d.DeclaredAt.UnixMilli(); oldest < 0 || ms < oldest {
 			oldest = ms
 		}
 	}
 	if !g.itemsDone {
-		seen := map[string]bool{}
-		for j, i := range g.items {
+		for _, i := range g.items {
 			a := items[i].Accepted
-			f := recordField(items[i].Key())
-			if g.exists[j] || seen[f] {
+			if have[items[i].Key()] {
 				dupIdx = append(dupIdx, i)
 				continue
 			}
-			seen[f] = true
-			acc := *a
-			acc.QRID = g.qrid
-			var ch bool
-			v, ch = store.Apply(v, acc)
-			changed = changed || ch
-			freshPairs = append(freshPairs, f, encodeDeclaration(&a.Declaration))
+			add(a.Declaration, *a)
 			cells = append(cells, cellFields(store.CountsOf(items[i]))...)
-			note(&a.Declaration)
 			freshIdx = append(freshIdx, i)
 		}
 	}
+	copied := 0
 	for _, a := range g.aliases {
 		for _, d := range g.absorb[a] {
-			var ch bool
-			v, ch = store.Apply(v, store.Accepted{Declaration: d, QRID: g.qrid})
-			changed = changed || ch
-			copyPairs = append(copyPairs, recordField(store.RecordKey{Platform: d.Source.Platform, RecordID: d.Source.RecordID, Version: d.Source.Version}), encodeDeclaration(&d))
-			note(&d)
+			if !have[keyOf(&d)] {
+				add(d, store.Accepted{Declaration: d})
+				copied++
+			}
 		}
 	}
-	if len(freshPairs) == 0 && len(copyPairs) == 0 {
+	if len(freshIdx) == 0 && copied == 0 {
 		return nil, nil, dupIdx
 	}
-	newView, oldestArg := "", ""
-	if changed {
-		newView = viewValue(&v)
-	}
+	oldestArg := ""
 	if oldest >= 0 {
 		oldestArg = strconv.FormatInt(oldest, 10)
 	}
 	removed, added := diff(incMembers(&old), incMembers(&v))
-	args := []any{strconv.FormatUint(g.cur.rev, 10), newView, oldestArg, g.qrid,
-		len(freshPairs) / 2, len(copyPairs) / 2, len(cells), len(removed), len(added)}
-	args = append(args, freshPairs...)
-	args = append(args, copyPairs...)
+	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1), encodeVersions(all), oldestArg, g.qrid, len(cells), len(removed)}
 	args = append(args, cells...)
 	for _, m := range removed {
 		args = append(args, m)

@@ -1,0 +1,160 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/test/redistest"
+)
+
+// realistic returns the declaration of person i on platform p, with field sizes as the
+// partners send them (UUID record ids, RFC 3339 nanosecond versions, full addresses).
+func realistic(i int, p canonical.Platform, at time.Time) canonical.Declaration {
+	d := testDecl(p, fmt.Sprintf("%08x-4b1d-4c3a-9e2f-%012x", i, i*7+len(p)), at)
+	d.Source.Version = at.UTC().Format("2006-01-02T15:04:05.000000000Z")
+	d.Source.SubjectID = fmt.Sprintf("%s-%010d", p, i)
+	d.Person.FullName = "Nguyễn Thị Minh Khai"
+	d.Person.NameKey = "nguyen thi minh khai"
+	d.Person.Document.Number = fmt.Sprintf("0791%08d", i)
+	d.Person.Phone = fmt.Sprintf("+8491%07d", i)
+	d.Address.District, d.Address.Ward, d.Address.Street = "Quận 3", "Phường Võ Thị Sáu", "125 Nam Kỳ Khởi Nghĩa"
+	return d
+}
+
+func qridOf(i int) string { return fmt.Sprintf("Q%019d", i)[:20] } // 20 characters, like an 80-bit base32 QR id
+
+func BenchmarkWriteBatch500(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		items := make([]store.Item, 500)
+		for j := range items {
+			items[j] = accepted(qridOf(n), realistic(n, canonical.PlatformNCOVI, day0))
+			n++
+		}
+		if _, err := s.WriteBatch(ctx, items); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "decl/s")
+}
+
+func BenchmarkView(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const identities = 10000
+	load(b, s, identities, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+		for pb.Next() {
+			if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "views/s")
+}
+
+// load stores n identities, each with an NCOVI and a Bluezone declaration (and, with
+// aliases, naming a weak QR id), in batches of 500.
+func load(tb testing.TB, s *Store, n int, aliases bool) {
+	tb.Helper()
+	ctx := context.Background()
+	var batch []store.Item
+	flush := func() {
+		if _, err := s.WriteBatch(ctx, batch); err != nil {
+			tb.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	for i := 0; i < n; i++ {
+		for k, p := range []canonical.Platform{canonical.PlatformNCOVI, canonical.PlatformBluezone} {
+			it := accepted(qridOf(i), realistic(i, p, day0.Add(time.Duration(k)*time.Hour)))
+			if aliases {
+				it.Accepted.Aliases = []string{"W" + qridOf(i)[1:]}
+			}
+			batch = append(batch, it)
+		}
+		if len(batch) >= 500 {
+			flush()
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+}
+
+// TestMemoryPerIdentity loads 100,000 identities with two platforms' declarations each into a
+// fresh server and divides the growth of used_memory by the number of identities. It takes
+// about half a minute, so it runs only when LIENTHONG_MEMORY_TEST is set:
+//
+//	LIENTHONG_MEMORY_TEST=1 go test ./gateway/store/redisstore -run TestMemoryPerIdentity -v
+func TestMemoryPerIdentity(t *testing.T) {
+	if os.Getenv("LIENTHONG_MEMORY_TEST") == "" {
+		t.Skip("set LIENTHONG_MEMORY_TEST=1 to measure memory per identity (100,000 identities)")
+	}
+	const identities = 100000
+	for _, tt := range []struct {
+		name    string
+		aliases bool
+	}{{"two_declarations", false}, {"two_declarations_and_a_weak_alias", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			before := usedMemory(t, srv)
+			load(t, s, identities, tt.aliases)
+			after := usedMemory(t, srv)
+			per := float64(after-before) / identities
+			t.Logf("%s: used_memory %d → %d bytes: %.0f bytes per identity", tt.name, before, after, per)
+			if !tt.aliases && per >= 1024 {
+				t.Errorf("%.0f bytes per identity, target < 1024", per)
+			}
+		})
+	}
+}
+
+func usedMemory(t *testing.T, srv *redistest.Server) int64 {
+	t.Helper()
+	info, err := srv.Do("INFO", "memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no used_memory in INFO memory")
+	return 0
+}
