@@ -100,8 +100,7 @@ func (s *checkpointService) resolve(raw string, now time.Time) (string, lienthon
 	if scan.DocumentMasked {
 		return "", form, nil
 	}
-	person := canonical.Person{Document: scan.Document, FormerCMND: scan.FormerCMND, Nationality: "VN"}
-	key, ok := identity.KeyOf(person)
+	key, ok := identity.KeyOf(scan.Person())
 	if !ok || !key.Verified() {
 		return "", form, nil
 	}
