@@ -62,13 +62,15 @@ func (s *ingestService) StreamDeclarations(stream lienthongv1.IngestService_Stre
 		if err != nil {
 			return rpcstatus.FromError(err)
 		}
-		results, err := s.d.Pipeline.Ingest(ctx, batch)
+		// The summary carries no signed QR (the contract keeps it small), so none is signed.
+		results, err := s.d.Pipeline.Unsigned().Ingest(ctx, batch)
 		if err != nil {
 			return rpcstatus.FromError(err)
 		}
 		items, a, dup, rej := itemResults(batch, results)
 		for _, it := range items {
 			it.Index += int32(len(resp.Results))
+			it.RecordId, it.SignedQr = "", "" // index identifies the item in a summary
 		}
 		resp.Results = append(resp.Results, items...)
 		resp.AcceptedCount += a
@@ -81,12 +83,17 @@ func (s *ingestService) StreamDeclarations(stream lienthongv1.IngestService_Stre
 func (s *ingestService) SubmitNativeRecords(ctx context.Context, req *lienthongv1.SubmitNativeRecordsRequest) (*lienthongv1.SubmitNativeRecordsResponse, error) {
 	const op = "ingest.SubmitNativeRecords"
 	p, _ := auth.FromContext(ctx)
+	// The contract: a platform other than the caller's is PERMISSION_DENIED, whatever the
+	// format says (checked before decoding, so the answer does not depend on the payload).
+	if req.GetPlatform() != "" && canonical.Platform(req.GetPlatform()) != p.Platform {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, req.GetPlatform()))
+	}
+	if f, ok := nativeFormatPlatform[req.GetFormat()]; ok && f != p.Platform {
+		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, f))
+	}
 	platform, batch, err := decodeNative(req.GetFormat(), req.GetPayload())
 	if err != nil {
 		return nil, rpcstatus.FromError(errs.E(errs.Invalid, op, err))
-	}
-	if req.GetPlatform() != "" && canonical.Platform(req.GetPlatform()) != platform {
-		return nil, rpcstatus.FromError(errs.Errorf(errs.Invalid, op, "platform %q does not match format %s", req.GetPlatform(), req.GetFormat()))
 	}
 	if platform != p.Platform {
 		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, platform))
@@ -100,6 +107,13 @@ func (s *ingestService) SubmitNativeRecords(ctx context.Context, req *lienthongv
 	}
 	items, a, dup, rej := itemResults(batch, results)
 	return &lienthongv1.SubmitNativeRecordsResponse{Results: items, AcceptedCount: a, DuplicateCount: dup, RejectedCount: rej}, nil
+}
+
+// nativeFormatPlatform is the platform whose export each native format is.
+var nativeFormatPlatform = map[lienthongv1.NativeFormat]canonical.Platform{
+	lienthongv1.NativeFormat_NATIVE_FORMAT_TOKHAIYTE_CSV:       canonical.PlatformTokhaiyte,
+	lienthongv1.NativeFormat_NATIVE_FORMAT_NCOVI_JSON_PAGE:     canonical.PlatformNCOVI,
+	lienthongv1.NativeFormat_NATIVE_FORMAT_BLUEZONE_BATCH_JSON: canonical.PlatformBluezone,
 }
 
 // decodeNative decodes a native export with its platform's adapter.

@@ -24,9 +24,10 @@ type Issuer interface {
 	Issue(qrid string) (string, error)
 }
 
-// Observer is told the outcome of every item (for metrics); it must be cheap and safe for
-// concurrent use.
-type Observer func(platform canonical.Platform, outcome store.Outcome, reasons []canonical.Reason)
+// Observer is told the outcome of every item (for metrics and progress displays): the
+// record's source, what the store made of it, and the reasons of a rejection. It must be cheap
+// and safe for concurrent use.
+type Observer func(src canonical.Source, r store.Result, reasons []canonical.Reason)
 
 // Config wires a Pipeline.
 type Config struct {
@@ -127,6 +128,11 @@ func (p *Pipeline) ingest(ctx context.Context, batch []canonical.Declaration, is
 		res := adapters.Result{Outcome: r.Outcome.String(), QRID: r.QRID}
 		var reasons []canonical.Reason
 		if it.Rejected != nil {
+			// A rejected record sent again is a store duplicate, but the partner is answered
+			// "rejected" with the violations again: a retry after a lost answer must still say
+			// what is wrong (the contract gives violations to rejected items only). The
+			// observer gets the store's outcome, so a retry is not counted twice.
+			res.Outcome = store.OutcomeRejected.String()
 			res.Violations = it.Rejected.Violations
 			for _, v := range it.Rejected.Violations {
 				reasons = append(reasons, v.Reason)
@@ -140,7 +146,7 @@ func (p *Pipeline) ingest(ctx context.Context, batch []canonical.Declaration, is
 			}
 		}
 		if p.cfg.Observe != nil {
-			p.cfg.Observe(batch[i].Source.Platform, r.Outcome, reasons)
+			p.cfg.Observe(batch[i].Source, r, reasons)
 		}
 		results[i] = res
 	}
