@@ -106,6 +106,10 @@ var districts = map[string][]string{
 	"75": {"Thành phố Biên Hòa", "Huyện Nhơn Trạch", "Huyện Long Thành"},
 }
 
+// genericDistricts are district names that occur in many provinces, for the provinces
+// districts does not list.
+var genericDistricts = []string{"Huyện Châu Thành", "Huyện Phú Tân", "Huyện Tân Phú", "Huyện Yên Lạc", "Huyện Thanh Sơn", "Thị xã Bình Minh", "Huyện Tam Nông", "Huyện Long Phú"}
+
 var wards = []string{"Phường 1", "Phường 2", "Phường 4", "Phường 8", "Phường 12", "Phường Bến Nghé", "Phường Tân Định", "Phường Linh Trung", "Xã Tân Thông Hội", "Phường Hiệp Phú", "P8", "F. 10"}
 
 var streets = []string{"Lê Lợi", "Nguyễn Huệ", "Trần Hưng Đạo", "Hai Bà Trưng", "Lý Thường Kiệt", "Cách Mạng Tháng Tám", "Võ Văn Tần", "Điện Biên Phủ", "Phan Đăng Lưu", "Nguyễn Trãi", "Lê Văn Sỹ", "Quang Trung"}

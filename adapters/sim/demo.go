@@ -146,7 +146,9 @@ func ChipCard(p *Person) string {
 	if p.Gender == canonical.GenderFemale {
 		gender = "Nữ"
 	}
-	issued := fmt.Sprintf("%02d%02d%04d", 1+p.BirthDate.Day%28, 1+p.BirthDate.Month%12, 2021)
+	// Chip cards were first issued in 2021; the month is drawn from the birth date so that
+	// the same person always gets the same card.
+	issued := fmt.Sprintf("%02d%02d%04d", 1+p.BirthDate.Day%28, 1+p.BirthDate.Month%7, 2021)
 	address := fmt.Sprintf("%s, %s, %s, %s", p.Street, p.Ward, p.District, provinceByCode(p.ProvinceCode).name)
 	return strings.Join([]string{p.Document.Number, p.FormerCMND, p.FullName,
 		fmt.Sprintf("%02d%02d%04d", p.BirthDate.Day, p.BirthDate.Month, p.BirthDate.Year), gender, address, issued}, "|")

@@ -275,7 +275,7 @@ func (g *peopleGen) place(code string) (district, ward string) {
 	if ds, ok := districts[code]; ok {
 		district = ds[g.rng.IntN(len(ds))]
 	} else {
-		district = "Huyện " + strings.Fields(g.vietName("Nguyễn", canonical.GenderMale))[2]
+		district = genericDistricts[g.rng.IntN(len(genericDistricts))]
 	}
 	return district, wards[g.rng.IntN(len(wards))]
 }

@@ -24,7 +24,7 @@ type PushStats struct {
 	Resent     int // batches delivered a second time
 	Items      int // item deliveries answered
 	Accepted   int
-	Duplicate  int
+	Duplicate  int // re-deliveries (of rejected records too)
 	Rejected   int
 	Retries    int // attempts repeated after a 5xx, a 429 or a failed connection
 	ByReason   map[canonical.Reason]int
@@ -126,21 +126,22 @@ func (s *Servers) PushBluezone(ctx context.Context, gatewayURL string, secret []
 	return stats, nil
 }
 
-// matches reports whether an answer is the one the ground truth expects: accepted (duplicate
-// on a re-sent batch) for a valid record, rejected with exactly its reasons for a wrong one.
+// matches reports whether an answer is the one the ground truth expects: accepted for a valid
+// record, rejected with exactly its reasons for a wrong one, and duplicate on a re-sent batch
+// (a wrong record's duplicate still carries its reasons).
 func matches(r *Record, pr PushResult) bool {
 	if r == nil {
 		return false
 	}
 	want := r.Outcome()
-	if pr.Delivery == 2 && want == OutcomeAccepted {
+	if pr.Delivery == 2 {
 		want = OutcomeDuplicate
 	}
 	if pr.Status != want {
 		return false
 	}
-	if want != OutcomeRejected {
-		return true
+	if r.Fault == "" {
+		return len(pr.Reasons) == 0
 	}
 	got := uniqueReasons(pr.Reasons)
 	slices.Sort(got)

@@ -18,7 +18,8 @@ import (
 var testSecret = []byte("bluezone-shared-secret-for-tests")
 
 // validatingSink stands in for the gateway's ingest behind the real Bluezone webhook handler:
-// it normalizes and validates, and answers duplicate for a record version it already accepted.
+// it normalizes and validates, and answers duplicate for a record version it saw before (a
+// rejected one too, with its violations again), as the gateway's store does.
 type validatingSink struct {
 	now  time.Time
 	mu   sync.Mutex
@@ -31,17 +32,17 @@ func (s *validatingSink) Ingest(_ context.Context, batch []canonical.Declaration
 	out := make([]adapters.Result, len(batch))
 	for i, d := range batch {
 		d = canonical.Normalize(d)
-		if vs := canonical.Validate(d, s.now); len(vs) > 0 {
-			out[i] = adapters.Result{Outcome: "rejected", Violations: vs}
-			continue
-		}
+		out[i].Violations = canonical.Validate(d, s.now)
 		key := d.Source.RecordID + "@" + d.Source.Version
-		if s.seen[key] {
-			out[i] = adapters.Result{Outcome: "duplicate"}
-			continue
+		switch {
+		case s.seen[key]:
+			out[i].Outcome = "duplicate"
+		case out[i].Violations != nil:
+			out[i].Outcome = "rejected"
+		default:
+			out[i].Outcome = "accepted"
 		}
 		s.seen[key] = true
-		out[i] = adapters.Result{Outcome: "accepted"}
 	}
 	return out, nil
 }
@@ -86,7 +87,7 @@ func TestPushBluezone(t *testing.T) {
 	if stats.Batches != len(pop.Batches())+resent || stats.Resent != resent || resent == 0 {
 		t.Errorf("%d batches (%d re-sent), want %d (%d)", stats.Batches, stats.Resent, len(pop.Batches())+resent, resent)
 	}
-	if stats.Items != sum.Deliveries || stats.Accepted != sum.Accepted || stats.Duplicate != sum.Duplicates || stats.Rejected != sum.Rejected+sum.Redelivered {
+	if stats.Items != sum.Deliveries || stats.Accepted != sum.Accepted || stats.Duplicate != sum.Duplicates || stats.Rejected != sum.Rejected {
 		t.Errorf("answers %d (accepted %d, duplicate %d, rejected %d), want %+v", stats.Items, stats.Accepted, stats.Duplicate, stats.Rejected, sum)
 	}
 	if stats.Retries != 3 {
