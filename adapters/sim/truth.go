@@ -87,8 +87,8 @@ type Counts struct {
 	ByReason    map[canonical.Reason]int `json:"rejected_by_reason"` // a record counts once per distinct reason
 	Corrections int                      `json:"corrections,omitempty"`
 	Late        int                      `json:"late,omitempty"`
-	Deliveries  int                      `json:"deliveries"`           // planned item deliveries (Bluezone re-sends included)
-	Duplicates  int                      `json:"duplicates,omitempty"`          // re-deliveries (answered duplicate)
+	Deliveries  int                      `json:"deliveries"`                       // planned item deliveries (Bluezone re-sends included)
+	Duplicates  int                      `json:"duplicates,omitempty"`             // re-deliveries (answered duplicate)
 	Redelivered int                      `json:"duplicates_of_rejected,omitempty"` // of which re-deliveries of rejected records
 }
 
