@@ -23,7 +23,14 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "run the gateway with three simulated partners and ingest 96,347 declarations", runDemo},
 		{"serve", "run the gateway (gRPC and HTTP) on the embedded store or Redis", runServe},
+		{"lookup", "look a person up by any QR, as a checkpoint does", runLookup},
+		{"qr", "issue a person's signed QR again (text and --png image)", runQR},
+		{"import", "bulk-submit a partner's native export file, resumably", runImport},
+		{"audit", "statistics, inconsistencies, history, access log and rejections", runAudit},
+		{"keys", "list or rotate the QR signing keys", runKeys},
+		{"token", "create a bearer token and its credential line (offline)", runToken},
 	}
 }
 

@@ -171,8 +171,9 @@ type runningGateway struct {
 	bgDone    chan struct{}
 }
 
-// startGateway wires every component from cfg, explicitly, and starts serving.
-func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger) (*runningGateway, error) {
+// startGateway wires every component from cfg, explicitly, and starts serving. observers are
+// told every ingested item besides the metrics (the demo's progress display).
+func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, observers ...ingest.Observer) (*runningGateway, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, errs.E(errs.Invalid, "serve", fmt.Errorf("data folder: %w", err))
 	}
@@ -226,7 +227,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger) (*ru
 	}
 	gw.Pipeline = ingest.New(ingest.Config{
 		Store: st, Deriver: deriver, Register: register, Issuer: ring, Logger: log,
-		Observe: ingestObserver(m),
+		Observe: fanOut(append(observers, ingestObserver(m))),
 	})
 	gw.access = gateway.NewAccessRecorder(st, 65536, log)
 
@@ -448,8 +449,9 @@ func runnerDetail(s pull.Status) map[string]any {
 
 func ingestObserver(m metric.Meter) ingest.Observer {
 	items, _ := m.Int64Counter("lienthong.ingest.items", metric.WithDescription("Declarations ingested, by platform, outcome and reason"))
-	return func(p canonical.Platform, o store.Outcome, reasons []canonical.Reason) {
+	return func(src canonical.Source, r store.Result, reasons []canonical.Reason) {
 		ctx := context.Background()
+		p, o := src.Platform, r.Outcome
 		if len(reasons) == 0 {
 			items.Add(ctx, 1, metric.WithAttributes(attribute.String("platform", string(p)), attribute.String("outcome", o.String())))
 			return
@@ -477,5 +479,13 @@ func pullObserver(m metric.Meter) pull.Observer {
 			pulled.Add(context.Background(), int64(n), attr(p))
 			lag.Record(context.Background(), l.Seconds(), attr(p))
 		},
+	}
+}
+
+func fanOut(obs []ingest.Observer) ingest.Observer {
+	return func(src canonical.Source, r store.Result, reasons []canonical.Reason) {
+		for _, o := range obs {
+			o(src, r, reasons)
+		}
 	}
 }
