@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func benchmarkWriteBatch(b *testing.B, noSync bool) {
 		}
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "decl/s")
+	if fi, err := os.Stat(s.db.Path()); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(b.N*500), "file-B/decl")
+	}
 }
 
 // BenchmarkWriteBatch500 writes batches of 500 declarations, each committed with fsync.

@@ -6,8 +6,8 @@
 // versionsByTime (declared time, record key; for purge), views (QR id → view), aliases (weak →
 // strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
 // inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count),
-// passages, access (time, sequence → access), cursors and leases. Views have a compact
-// binary encoding (codec.go); other values are JSON.
+// passages, access (time, sequence → access), cursors and leases. Views and declaration
+// versions have compact binary encodings (codec.go, codec_version.go); other values are JSON.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
 // to the strong identity and re-applied to the strong view inside the same transaction, its
@@ -79,7 +79,15 @@ var allBuckets = [][]byte{
 // Open opens (creating if needed) the store in the file at path.
 func Open(path string, opts Options) (*Store, error) {
 	const op = "boltstore.Open"
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.Timeout,
+		NoSync:  opts.NoSync,
+		// As etcd does: the free page list is not written on each commit (it is rebuilt by
+		// scanning when the file is opened) and is kept in a hash map, which stays fast in a
+		// large, fragmented file. Neither changes what a commit makes durable.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, errs.Errorf(errs.Transient, op, "%s is locked by another process: %w", path, err)

@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,7 +44,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		for _, k := range old {
 			rec := k[timeKeyLen:]
 			var v version
-			if err := json.Unmarshal(versions.Get(rec), &v); err != nil {
+			if err := decodeVersion(versions.Get(rec), &v); err != nil {
 				return err
 			}
 			d := v.Declaration
@@ -115,7 +114,7 @@ func rebuild(tx *bolt.Tx, qrid string) error {
 	c := tx.Bucket(bucketByIdentity).Cursor()
 	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
 		var ver version
-		if err := json.Unmarshal(versions.Get(rec), &ver); err != nil {
+		if err := decodeVersion(versions.Get(rec), &ver); err != nil {
 			return err
 		}
 		v, _ = store.Apply(v, store.Accepted{Declaration: ver.Declaration, QRID: qrid, Verified: ver.Verified})

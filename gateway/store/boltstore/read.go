@@ -45,7 +45,7 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 		c := tx.Bucket(bucketByIdentity).Cursor()
 		for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
 			var v version
-			if err := json.Unmarshal(versions.Get(rec), &v); err != nil {
+			if err := decodeVersion(versions.Get(rec), &v); err != nil {
 				return err
 			}
 			out = append(out, v.Declaration)

@@ -98,7 +98,7 @@ func (w *writeTx) item(it store.Item) (store.Result, error) {
 	rec := recordKey(it.Key())
 	if old := w.versions.Get(rec); old != nil {
 		var v version
-		if err := json.Unmarshal(old, &v); err != nil {
+		if err := decodeVersion(old, &v); err != nil {
 			return store.Result{}, err
 		}
 		if it.Rejected != nil {
@@ -177,11 +177,7 @@ func (w *writeTx) resolve(qrid string) string {
 }
 
 func (w *writeTx) putVersion(rec []byte, v version) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if err := w.versions.Put(rec, b); err != nil {
+	if err := w.versions.Put(rec, encodeVersion(v)); err != nil {
 		return err
 	}
 	d := v.Declaration
@@ -231,15 +227,11 @@ func (w *writeTx) absorb(weak, target string) error {
 	}
 	for _, m := range ms {
 		var v version
-		if err := json.Unmarshal(w.versions.Get(m.rec), &v); err != nil {
+		if err := decodeVersion(w.versions.Get(m.rec), &v); err != nil {
 			return err
 		}
 		v.QRID = target
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if err := w.versions.Put(m.rec, b); err != nil {
+		if err := w.versions.Put(m.rec, encodeVersion(v)); err != nil {
 			return err
 		}
 		if err := w.byIdentity.Delete(m.key); err != nil {
