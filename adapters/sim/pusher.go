@@ -24,7 +24,7 @@ type PushStats struct {
 	Resent     int // batches delivered a second time
 	Items      int // item deliveries answered
 	Accepted   int
-	Duplicate  int // re-deliveries (of rejected records too)
+	Duplicate  int // re-deliveries of accepted records
 	Rejected   int
 	Retries    int // attempts repeated after a 5xx, a 429 or a failed connection
 	ByReason   map[canonical.Reason]int
@@ -127,14 +127,14 @@ func (s *Servers) PushBluezone(ctx context.Context, gatewayURL string, secret []
 }
 
 // matches reports whether an answer is the one the ground truth expects: accepted for a valid
-// record, rejected with exactly its reasons for a wrong one, and duplicate on a re-sent batch
-// (a wrong record's duplicate still carries its reasons).
+// record (duplicate on a re-sent batch), rejected with exactly its reasons for a wrong one
+// (again on a re-sent batch: a retry after a lost answer must still say what is wrong).
 func matches(r *Record, pr PushResult) bool {
 	if r == nil {
 		return false
 	}
 	want := r.Outcome()
-	if pr.Delivery == 2 {
+	if pr.Delivery == 2 && want == OutcomeAccepted {
 		want = OutcomeDuplicate
 	}
 	if pr.Status != want {

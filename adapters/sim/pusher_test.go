@@ -18,8 +18,8 @@ import (
 var testSecret = []byte("bluezone-shared-secret-for-tests")
 
 // validatingSink stands in for the gateway's ingest behind the real Bluezone webhook handler:
-// it normalizes and validates, and answers duplicate for a record version it saw before (a
-// rejected one too, with its violations again), as the gateway's store does.
+// it normalizes and validates, and answers duplicate for a valid record version it saw before
+// (a wrong one is rejected again with its violations), as the gateway's ingest does.
 type validatingSink struct {
 	now  time.Time
 	mu   sync.Mutex
@@ -35,10 +35,10 @@ func (s *validatingSink) Ingest(_ context.Context, batch []canonical.Declaration
 		out[i].Violations = canonical.Validate(d, s.now)
 		key := d.Source.RecordID + "@" + d.Source.Version
 		switch {
-		case s.seen[key]:
-			out[i].Outcome = "duplicate"
 		case out[i].Violations != nil:
 			out[i].Outcome = "rejected"
+		case s.seen[key]:
+			out[i].Outcome = "duplicate"
 		default:
 			out[i].Outcome = "accepted"
 		}
@@ -87,7 +87,7 @@ func TestPushBluezone(t *testing.T) {
 	if stats.Batches != len(pop.Batches())+resent || stats.Resent != resent || resent == 0 {
 		t.Errorf("%d batches (%d re-sent), want %d (%d)", stats.Batches, stats.Resent, len(pop.Batches())+resent, resent)
 	}
-	if stats.Items != sum.Deliveries || stats.Accepted != sum.Accepted || stats.Duplicate != sum.Duplicates || stats.Rejected != sum.Rejected {
+	if stats.Items != sum.Deliveries || stats.Accepted != sum.Accepted || stats.Duplicate != sum.Duplicates || stats.Rejected != sum.Rejected+sum.Redelivered {
 		t.Errorf("answers %d (accepted %d, duplicate %d, rejected %d), want %+v", stats.Items, stats.Accepted, stats.Duplicate, stats.Rejected, sum)
 	}
 	if stats.Retries != 3 {

@@ -47,8 +47,8 @@ type TruthDelivery struct {
 	BatchID  string             `json:"batch_id"`
 	RecordID string             `json:"record_id"`
 	Version  string             `json:"version"`
-	Outcome  Outcome            `json:"outcome"`           // always duplicate: the record version was seen before
-	Reasons  []canonical.Reason `json:"reasons,omitempty"` // a rejected record's reasons, given again with the duplicate
+	Outcome  Outcome            `json:"outcome"`           // duplicate for an accepted record; a rejected one is rejected again
+	Reasons  []canonical.Reason `json:"reasons,omitempty"` // the rejected record's reasons, given again
 }
 
 // Inconsistency is a field on which two platforms' newest declarations of one identity disagree.
@@ -87,9 +87,9 @@ type Counts struct {
 	ByReason    map[canonical.Reason]int `json:"rejected_by_reason"` // a record counts once per distinct reason
 	Corrections int                      `json:"corrections,omitempty"`
 	Late        int                      `json:"late,omitempty"`
-	Deliveries  int                      `json:"deliveries"`                       // planned item deliveries (Bluezone re-sends included)
-	Duplicates  int                      `json:"duplicates,omitempty"`             // re-deliveries (answered duplicate)
-	Redelivered int                      `json:"duplicates_of_rejected,omitempty"` // of which re-deliveries of rejected records
+	Deliveries  int                      `json:"deliveries"`               // planned item deliveries (Bluezone re-sends included)
+	Duplicates  int                      `json:"duplicates,omitempty"`     // re-deliveries of accepted records (answered duplicate)
+	Redelivered int                      `json:"rejected_again,omitempty"` // re-deliveries of rejected records (answered rejected again)
 }
 
 // Summary holds the expected counts.
@@ -304,8 +304,12 @@ func deliveries(p *Population) []TruthDelivery {
 		}
 		for _, i := range b.Records {
 			r := p.Records[i]
+			o := OutcomeDuplicate
+			if r.Fault != "" {
+				o = OutcomeRejected
+			}
 			out = append(out, TruthDelivery{Type: "delivery", Platform: r.Platform, BatchID: b.ID, RecordID: r.RecordID, Version: r.Version,
-				Outcome: OutcomeDuplicate, Reasons: r.Reasons})
+				Outcome: o, Reasons: r.Reasons})
 		}
 	}
 	return out
@@ -348,9 +352,10 @@ func summarize(p *Population, gt *GroundTruth, ambiguous int) Summary {
 		c := s.Platforms[d.Platform]
 		c.Deliveries++
 		s.Total.Deliveries++
-		c.Duplicates++
-		s.Total.Duplicates++
-		if len(d.Reasons) > 0 {
+		if d.Outcome == OutcomeDuplicate {
+			c.Duplicates++
+			s.Total.Duplicates++
+		} else {
 			c.Redelivered++
 			s.Total.Redelivered++
 		}
