@@ -128,6 +128,11 @@ func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.
 	if req.GetDecision() == lienthongv1.Decision_DECISION_UNSPECIFIED || req.GetDecision() > lienthongv1.Decision_DECISION_REFUSED {
 		vs = append(vs, canonical.Violation{Field: "decision", Reason: canonical.ReasonRequired, Message: "decision must be ALLOWED, SCREENED, REDIRECTED or REFUSED"})
 	}
+	if req.GetPassedAt() == nil {
+		// The contract requires it: a station that was offline sends its passages late, and
+		// the gateway's clock would record them at the wrong time.
+		vs = append(vs, canonical.Violation{Field: "passed_at", Reason: canonical.ReasonRequired, Message: "the passage time is required"})
+	}
 	if req.GetQrId() == "" && req.GetQr() == "" {
 		vs = append(vs, canonical.Violation{Field: "person", Reason: canonical.ReasonRequired, Message: "qr_id or qr is required"})
 	}
@@ -151,12 +156,9 @@ func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.
 			return nil, rpcstatus.FromError(errs.Errorf(errs.NotFound, op, "the QR names nobody this gateway can identify"))
 		}
 	}
-	at := now.UTC()
-	if t := req.GetPassedAt(); t != nil {
-		at = t.AsTime()
-		if at.After(now.Add(5 * time.Minute)) {
-			return nil, rpcstatus.FromError(canonical.Violations{{Field: "passed_at", Reason: canonical.ReasonDeclaredInFuture, Message: "passage time is in the future"}})
-		}
+	at := req.GetPassedAt().AsTime()
+	if at.After(now.Add(5 * time.Minute)) {
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "passed_at", Reason: canonical.ReasonDeclaredInFuture, Message: "passage time is in the future"}})
 	}
 	dup, err := s.d.Store.RecordPassage(ctx, store.Passage{
 		ID: req.GetPassageId(), StationID: req.GetStationId(), QRID: qrid, Decision: decisionFromPB(req.GetDecision()), At: at,
