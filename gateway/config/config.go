@@ -150,6 +150,7 @@ type Setting struct {
 	Flag  string // flag name, e.g. "grpc-addr"
 	Env   string // LIENTHONG_GRPC_ADDR
 	Usage string
+	Bool  bool // a switch: --flag alone means true
 	set   func(string) error
 	get   func() string
 }
@@ -172,7 +173,7 @@ func (c *Config) Settings() []Setting {
 			get: func() string { return p.String() }}
 	}
 	boolean := func(flagName, usage string, p *bool) Setting {
-		return Setting{Flag: flagName, Usage: usage,
+		return Setting{Flag: flagName, Usage: usage, Bool: true,
 			set: func(s string) error {
 				b, err := strconv.ParseBool(s)
 				if err != nil {
@@ -245,7 +246,12 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 // so the defaults shown are the effective values and parsed flags win.
 func (c *Config) Flags(fs *flag.FlagSet) {
 	for _, s := range c.Settings() {
-		fs.Func(s.Flag, fmt.Sprintf("%s (env %s, default %q)", s.Usage, s.Env, s.get()), s.set)
+		usage := fmt.Sprintf("%s (env %s, default %q)", s.Usage, s.Env, s.get())
+		if s.Bool {
+			fs.BoolFunc(s.Flag, usage, s.set)
+		} else {
+			fs.Func(s.Flag, usage, s.set)
+		}
 	}
 }
 

@@ -28,8 +28,11 @@ func TestPrecedence(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.Flags(fs)
-	if err := fs.Parse([]string{"--data-dir", "/from/flag"}); err != nil {
+	if err := fs.Parse([]string{"--data-dir", "/from/flag", "--ncovi", "--ncovi-url", "http://127.0.0.1:1", "--ncovi-token", "t"}); err != nil {
 		t.Fatal(err)
+	}
+	if !c.NCOVI.Enabled {
+		t.Fatal("--ncovi alone did not switch NCOVI on")
 	}
 	if c.GRPCAddr != "127.0.0.1:9000" || c.HTTPAddr != "127.0.0.1:9101" || c.DataDir != "/from/flag" || c.QRValidity.Duration != 24*time.Hour {
 		t.Fatalf("got grpc %s http %s data %s validity %s", c.GRPCAddr, c.HTTPAddr, c.DataDir, c.QRValidity)
