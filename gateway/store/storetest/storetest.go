@@ -16,7 +16,14 @@
 //   - A weak QR id in Accepted.Aliases that is already an alias of another identity stays
 //     with that identity (first strong identity wins).
 //   - SaveCursor compares the fence with the lease's current token only (not its expiry).
-//   - Purge counts the declaration versions and rejections it deleted.
+//   - Purge counts the declaration versions and rejections it deleted; "before cutoff" is
+//     strict; a purged record delivered again is accepted again.
+//   - A batch with an item that fails store.Item.Check is refused whole with errs.Invalid
+//     (a gateway bug, not a partner's bad record); nothing of it is stored.
+//   - A weak identity absorbed by a strong one brings its stored versions into the strong
+//     view and history (in the same atomic write); aliases of an absorbed identity follow it.
+//   - Writes racing from many goroutines, weak and strong identities included, end in the
+//     state of a sequential run (views but for Revision, histories, counts).
 package storetest
 
 import (
