@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"strings"
+
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/identity"
 )
@@ -21,3 +23,19 @@ func identityKeys(p canonical.Person) (key string, aliases []string, ok bool) {
 
 // isWeak reports whether an identity key is a weak (unverified) one.
 func isWeak(key string) bool { return len(key) > 5 && key[:5] == "weak:" }
+
+// KeyFromString reads an identity key as the ground truth writes it ("cccd:079090001234",
+// "passport:KR:M12345678", "weak:+84912345678|nguyen van an|1990"), so that a test or the demo
+// can derive its QR id with identity.Deriver.QRID.
+func KeyFromString(s string) (identity.Key, bool) {
+	kind, value, ok := strings.Cut(s, ":")
+	if !ok || value == "" {
+		return identity.Key{}, false
+	}
+	for _, k := range []identity.KeyKind{identity.KindCCCD, identity.KindCMND, identity.KindPassport, identity.KindWeak} {
+		if k.String() == kind {
+			return identity.Key{Kind: k, Value: value}, true
+		}
+	}
+	return identity.Key{}, false
+}
