@@ -32,5 +32,12 @@ func (s *keysService) RotateKey(ctx context.Context, req *lienthongv1.RotateKeyR
 	}
 	s.d.Logger.Warn("signing key rotated", "key_id", k.ID, "principal", p.ID, "reason", reason)
 	all := publicKeysToPB(s.d.Keys)
-	return &lienthongv1.RotateKeyResponse{Key: all[0], Keys: all}, nil
+	resp := &lienthongv1.RotateKeyResponse{Keys: all}
+	// Found by id, not by position: keys created at the same instant sort in any order.
+	for _, pk := range all {
+		if pk.GetKeyId() == k.ID {
+			resp.Key = pk
+		}
+	}
+	return resp, nil
 }

@@ -248,7 +248,7 @@ func publicKeysToPB(r *keys.Ring) []*lienthongv1.PublicKey {
 			PublicKey: k.Public(),
 			NotBefore: timeToPB(k.Created),
 			RetiredAt: timeToPB(k.RetiredAt),
-			Current:   i == 0,
+			Current:   k.RetiredAt.IsZero(), // the signer is the one key not retired
 		}
 		if !k.RetiredAt.IsZero() {
 			m.NotAfter = timeToPB(k.RetiredAt.Add(r.Validity()))
