@@ -45,25 +45,31 @@ func normalizeAddress(a Address) Address {
 	a.Ward = NormalizeText(a.Ward)
 	a.Street = NormalizeText(a.Street)
 	a.ProvinceCode = strings.TrimSpace(a.ProvinceCode)
-	if a.ProvinceCode != "" {
-		// A code given by the partner is checked against its code set (2021 when unnamed)
-		// and never replaced by the text: a wrong code is for Validate to report.
-		set := a.CodeSet
-		if set == "" {
-			set = CodeSet2021
-		}
-		if p, ok := ProvinceByCode(set, a.ProvinceCode); ok {
-			a.CodeSet = p.CodeSet
-			a.Province2025 = p.Successor
-		}
-		return a
+	p, ok := resolveAddress(a)
+	if !ok {
+		return a // a wrong code or an unknown name is for Validate to report
 	}
-	if p, ok := ResolveProvince(a.Province); ok {
-		a.ProvinceCode = p.Code
-		a.CodeSet = p.CodeSet
-		a.Province2025 = p.Successor
-	}
+	a.ProvinceCode, a.CodeSet, a.Province2025 = p.Code, p.CodeSet, p.Successor
 	return a
+}
+
+// resolveAddress finds an address's province. A code given by the partner is looked up in its
+// code set (2021 when unnamed) and never replaced by the text; a 2-digit code given as the text
+// together with a code set is looked up in that set; otherwise the text is resolved by name
+// (ResolveProvince).
+func resolveAddress(a Address) (Province, bool) {
+	code := strings.TrimSpace(a.ProvinceCode)
+	if text := strings.TrimSpace(a.Province); code == "" && a.CodeSet != "" && codeIndex(text) != 0 {
+		code = text
+	}
+	if code == "" {
+		return ResolveProvince(a.Province)
+	}
+	set := a.CodeSet
+	if set == "" {
+		set = CodeSet2021
+	}
+	return ProvinceByCode(set, code)
 }
 
 func normalizeHealth(h Health) Health {

@@ -142,6 +142,14 @@ func TestNormalize(t *testing.T) {
 				want(t, "ProvinceCode", got.Address.ProvinceCode, "74")
 				want(t, "Province2025", got.Address.Province2025, "")
 			}},
+		// A code sent as the text, with its code set, is read in that set.
+		{"2025 code as text with its set", Declaration{Address: Address{Province: "46", CodeSet: CodeSet2025}},
+			func(t *testing.T, got Declaration) {
+				want(t, "ProvinceCode", got.Address.ProvinceCode, "46")
+				want(t, "CodeSet", string(got.Address.CodeSet), "2025")
+			}},
+		{"2021-only code as text in the 2025 set", Declaration{Address: Address{Province: "74", CodeSet: CodeSet2025}},
+			func(t *testing.T, got Declaration) { want(t, "ProvinceCode", got.Address.ProvinceCode, "") }},
 		{"symptoms sorted and unique", Declaration{Health: Health{Symptoms: []Symptom{"fever", "cough", "fever", " Cough "}}},
 			func(t *testing.T, got Declaration) {
 				if !reflect.DeepEqual(got.Health.Symptoms, []Symptom{"cough", "fever"}) || !got.Health.HasSymptoms {

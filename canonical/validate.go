@@ -221,21 +221,14 @@ func (v *validation) address(a Address) {
 	v.text("address.district", a.District, MaxTextRunes, false)
 	v.text("address.ward", a.Ward, MaxTextRunes, false)
 	v.text("address.street", a.Street, MaxTextRunes, false)
-	switch {
-	case a.ProvinceCode != "":
-		set := a.CodeSet
-		if set == "" {
-			set = CodeSet2021
-		}
-		if _, ok := ProvinceByCode(set, a.ProvinceCode); !ok {
-			v.add(field, ReasonUnknownProvince, "the province code is in neither code set")
-		}
+	switch _, ok := resolveAddress(a); {
+	case ok:
+	case strings.TrimSpace(a.ProvinceCode) != "":
+		v.add(field, ReasonUnknownProvince, "the province code is not in its code set")
 	case strings.TrimSpace(a.Province) == "":
 		v.add(field, ReasonRequired, "the province is missing")
 	case sound:
-		if _, ok := ResolveProvince(a.Province); !ok {
-			v.add(field, ReasonUnknownProvince, "no province has this name or code")
-		}
+		v.add(field, ReasonUnknownProvince, "no province has this name or code")
 	}
 }
 

@@ -85,6 +85,8 @@ func TestValidate(t *testing.T) {
 		{"unknown province code", func(d *Declaration) { d.Address = Address{Province: "99", ProvinceCode: "99", CodeSet: CodeSet2021} }, []finding{{"address.province", ReasonUnknownProvince}}},
 		// 74 (Bình Dương) exists in 2021 but was merged into HCMC in 2025.
 		{"2021 code in the 2025 set", func(d *Declaration) { d.Address = Address{ProvinceCode: "74", CodeSet: CodeSet2025} }, []finding{{"address.province", ReasonUnknownProvince}}},
+		{"2021-only code as text in the 2025 set", func(d *Declaration) { d.Address = Address{Province: "74", CodeSet: CodeSet2025} },
+			[]finding{{"address.province", ReasonUnknownProvince}}},
 		{"invalid phone", func(d *Declaration) { d.Person.Phone = "0123" }, []finding{{"person.phone", ReasonInvalidPhone}}},
 		{"invalid document", func(d *Declaration) { d.Person.Document = Document{Number: "12AB34"} }, []finding{{"person.document.number", ReasonInvalidDocument}}},
 		{"invalid former CMND", func(d *Declaration) { d.Person.FormerCMND = "1234" }, []finding{{"person.former_cmnd", ReasonInvalidDocument}}},
