@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -115,11 +116,12 @@ func (p *Population) GroundTruth() *GroundTruth {
 }
 
 func computeTruth(p *Population) *GroundTruth {
-	gt := &GroundTruth{}
+	gt := &GroundTruth{Records: make([]TruthRecord, 0, len(p.Records))}
 	// Identity resolution: strong keys are identities; a weak key belongs to the one strong
 	// identity whose declarations name it as an alias, or is its own unverified identity.
 	own := make([]string, len(p.Records))
-	claims := map[string]map[string]bool{}
+	// claims maps a weaker key to the one strong key that claims it, or to "" when two do.
+	claims := map[string]string{}
 	for i, r := range p.Records {
 		if r.Fault != "" {
 			continue
@@ -130,30 +132,29 @@ func computeTruth(p *Population) *GroundTruth {
 		}
 		own[i] = k
 		for _, a := range aliases {
-			if claims[a] == nil {
-				claims[a] = map[string]bool{}
+			if c, seen := claims[a]; !seen {
+				claims[a] = k
+			} else if c != k {
+				claims[a] = ""
 			}
-			claims[a][k] = true
 		}
 	}
 	resolve := func(k string) string {
-		if c := claims[k]; len(c) == 1 {
-			for strong := range c {
-				return strong
-			}
+		if c := claims[k]; c != "" {
+			return c
 		}
 		return k
 	}
 	ambiguous := 0
 	for _, c := range claims {
-		if len(c) > 1 {
+		if c == "" {
 			ambiguous++
 		}
 	}
 	type group struct {
 		key     string
-		aliases map[string]bool
-		persons map[string]bool
+		aliases []string
+		persons []string
 		newest  map[canonical.Platform]*Record
 	}
 	groups := map[string]*group{}
@@ -166,20 +167,24 @@ func computeTruth(p *Population) *GroundTruth {
 			tr.IdentityKey = resolve(own[i])
 			g := groups[tr.IdentityKey]
 			if g == nil {
-				g = &group{key: tr.IdentityKey, aliases: map[string]bool{}, persons: map[string]bool{}, newest: map[canonical.Platform]*Record{}}
+				g = &group{key: tr.IdentityKey, newest: make(map[canonical.Platform]*Record, 3)}
 				groups[tr.IdentityKey] = g
 			}
 			if own[i] != tr.IdentityKey {
-				g.aliases[own[i]] = true
+				if !slices.Contains(g.aliases, own[i]) {
+					g.aliases = append(g.aliases, own[i])
+				}
 			}
-			g.persons[r.PersonID] = true
+			if !slices.Contains(g.persons, r.PersonID) {
+				g.persons = append(g.persons, r.PersonID)
+			}
 			if n := g.newest[r.Platform]; n == nil || newer(r, n) {
 				g.newest[r.Platform] = r
 			}
 		}
 		gt.Records = append(gt.Records, tr)
 	}
-	personKeys := map[string]map[string]bool{}
+	personKeys := map[string][]string{}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -189,16 +194,11 @@ func computeTruth(p *Population) *GroundTruth {
 	for _, k := range keys {
 		g := groups[k]
 		id := TruthIdentity{Type: "identity", Key: k, Verified: !isWeak(k), Newest: map[canonical.Platform]string{}}
-		for a := range g.aliases {
-			id.Aliases = append(id.Aliases, a)
-		}
+		id.Aliases = g.aliases
 		sort.Strings(id.Aliases)
-		for pid := range g.persons {
+		for _, pid := range g.persons {
 			id.Persons = append(id.Persons, pid)
-			if personKeys[pid] == nil {
-				personKeys[pid] = map[string]bool{}
-			}
-			personKeys[pid][k] = true
+			personKeys[pid] = append(personKeys[pid], k)
 		}
 		sort.Strings(id.Persons)
 		var newest *Record
@@ -225,10 +225,7 @@ func computeTruth(p *Population) *GroundTruth {
 			continue
 		}
 		tp := TruthPerson{Type: "person", PersonID: person.ID}
-		for k := range ks {
-			tp.IdentityKeys = append(tp.IdentityKeys, k)
-		}
-		sort.Strings(tp.IdentityKeys)
+		tp.IdentityKeys = ks // keys are visited in sorted order
 		for _, k := range tp.IdentityKeys {
 			tp.Inconsistencies = append(tp.Inconsistencies, byKey[k].Inconsistencies...)
 		}
