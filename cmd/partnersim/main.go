@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	_ = out.Encode(map[string]any{
 		"ncovi": servers.NCOVIURL(), "tokhaiyte": servers.TokhaiyteURL(), "registry": servers.RegistryURL(),
 		"epoch": pop.Config.Epoch, "seed": pop.Config.Seed, "declarations": sum.Total.Versions,
-		"accepted": sum.Total.Accepted, "rejected": sum.Total.Rejected,
+		"accepted": sum.Total.Accepted, "rejected": sum.Total.Rejected, "demo_qrs": pop.DemoQRs(),
 	})
 	pushed := make(chan struct{})
 	if opts.pushTo != "" {
