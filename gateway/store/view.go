@@ -38,6 +38,13 @@ func Apply(v View, a Accepted) (View, bool) {
 	}
 	if n, ok := v.Newest(); !ok || newer(s, n) {
 		out.Person = PersonOf(a.Declaration)
+		out.Person.DocumentType, out.Person.DocumentMasked = v.Person.DocumentType, v.Person.DocumentMasked
+	}
+	// The document shown is the strongest any declaration carried (a tokhaiyte declaration
+	// without one must not hide the CCCD another platform gave): a maximum over a total
+	// order, so the view stays independent of arrival order.
+	if d := a.Declaration.Person.Document; betterDocument(d.Type, Mask(d.Number), out.Person) {
+		out.Person.DocumentType, out.Person.DocumentMasked = d.Type, Mask(d.Number)
 	}
 	if !latestChanged && out.Verified == v.Verified && out.QRID == v.QRID && out.Person == v.Person {
 		return v, false
@@ -253,4 +260,17 @@ func StatusOf(v View, now time.Time, validity time.Duration) Status {
 		return StatusScreen
 	}
 	return StatusClear
+}
+
+// documentStrength orders document types: CCCD, then CMND, then passport.
+var documentStrength = map[canonical.DocumentType]int{
+	canonical.DocumentCCCD: 3, canonical.DocumentCMND: 2, canonical.DocumentPassport: 1,
+}
+
+// betterDocument reports whether a document of type t, masked m, beats the one p shows.
+func betterDocument(t canonical.DocumentType, m string, p Person) bool {
+	if ds, ps := documentStrength[t], documentStrength[p.DocumentType]; ds != ps {
+		return ds > ps
+	}
+	return documentStrength[t] > 0 && m > p.DocumentMasked
 }

@@ -258,3 +258,31 @@ func TestStatusOf(t *testing.T) {
 		t.Errorf("newest clear after older symptoms: %s, want CLEAR", got)
 	}
 }
+
+// A newer declaration without a document (tokhaiyte's is optional) does not hide the CCCD
+// an older one gave, in either arrival order.
+func TestApplyKeepsStrongestDocument(t *testing.T) {
+	at := time.Date(2021, 8, 15, 9, 0, 0, 0, time.UTC)
+	withDoc := canonical.Declaration{
+		Source:     canonical.Source{Platform: canonical.PlatformNCOVI, RecordID: "nc-1", Version: "1"},
+		Person:     canonical.Person{FullName: "Nguyễn Văn An", BirthDate: canonical.BirthDate{Year: 1990, Precision: canonical.PrecisionYear}, Document: canonical.Document{Type: canonical.DocumentCCCD, Number: "079090001234"}},
+		DeclaredAt: at,
+	}
+	noDoc := canonical.Declaration{
+		Source:     canonical.Source{Platform: canonical.PlatformTokhaiyte, RecordID: "tk-1", Version: "1"},
+		Person:     canonical.Person{FullName: "NGUYEN VAN AN", BirthDate: canonical.BirthDate{Year: 1990, Precision: canonical.PrecisionYear}},
+		DeclaredAt: at.Add(time.Hour),
+	}
+	for _, order := range [][]canonical.Declaration{{withDoc, noDoc}, {noDoc, withDoc}} {
+		var v View
+		for _, d := range order {
+			v, _ = Apply(v, Accepted{Declaration: d, QRID: "q", Verified: true})
+		}
+		if v.Person.DocumentType != canonical.DocumentCCCD || v.Person.DocumentMasked != "********1234" {
+			t.Fatalf("order %s first: person %+v, want the CCCD masked", order[0].Source.Platform, v.Person)
+		}
+		if v.Person.FullName != "NGUYEN VAN AN" {
+			t.Fatalf("name %q, want the newest declaration's", v.Person.FullName)
+		}
+	}
+}
