@@ -125,7 +125,8 @@ func collapseSpaces(s string) string {
 }
 
 // FoldName returns the match key of a name, as domain.md defines it: NFD, combining marks
-// dropped, NFC, đ/Đ mapped to d, lower case, white space collapsed. "Hoà Bình", "Hòa Bình" and
+// dropped, NFC, đ/Đ mapped to d, lower case, white space collapsed. Invisible format
+// characters (a byte-order mark, zero-width spaces, soft hyphens) are dropped too. "Hoà Bình", "Hòa Bình" and
 // their NFD forms all give "hoa binh". The key merges distinct names (Dũng and Dung): it is for
 // matching, never for showing or identifying. Invalid UTF-8 bytes become U+FFFD in the key
 // (the name itself is left alone, and Validate rejects it).
@@ -164,8 +165,8 @@ func foldGeneral(s string) string {
 		case unicode.IsSpace(r):
 			pending = b.Len() > 0
 			continue
-		case unicode.Is(unicode.Mn, r):
-			continue
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
+			continue // marks, and invisible format characters (BOM, zero-width space, soft hyphen)
 		case r == 'đ' || r == 'Đ':
 			r = 'd'
 		default:
@@ -271,8 +272,8 @@ func foldLatin(s string) (string, bool) {
 			if r >= 'A' && r <= 'Z' {
 				r += 'a' - 'A'
 			}
-		case r >= 0x0300 && r <= 0x036F:
-			continue
+		case (r >= 0x0300 && r <= 0x036F) || r == 0x00AD:
+			continue // combining marks; the soft hyphen (a format character)
 		case r == 0x00A0:
 			pending = len(b) > 0
 			continue

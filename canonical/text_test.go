@@ -56,6 +56,8 @@ func TestFoldName(t *testing.T) {
 		{"Dũng folds like Dung", "Dũng", "dung"},
 		{"ư and ơ lose their horns", "Trương Thị Hường Ơn", "truong thi huong on"},
 		{"empty", "", ""},
+		// A byte-order mark or zero-width space pasted into a name must not break matching.
+		{"invisible format characters", "\ufeffNguyễn\u200b Văn\u00ad An", "nguyen van an"},
 		// The key is derived data; invalid bytes become U+FFFD rather than breaking it.
 		{"invalid UTF-8", "An\xff", "an\ufffd"},
 	}
