@@ -18,6 +18,9 @@ import (
 
 // Options configures a Store.
 type Options struct {
+	// URL is a --redis target (see ParseTarget); when set, Open parses it and it fills the
+	// fields it names (Addrs, Cluster, MasterName, credentials, pool, time-outs).
+	URL string
 	// Addrs are host:port addresses: one for a single server, several (or Cluster set) for a
 	// Redis Cluster's seed nodes, Sentinel addresses when MasterName is set.
 	Addrs []string
@@ -45,8 +48,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ParseTarget parses the --redis flag: a redis:// (or rediss:// for TLS-less parity, not
-// supported) URL, or comma-separated host:port addresses. URL query parameters:
+// ParseTarget parses the --redis flag: a redis:// URL, or comma-separated host:port
+// addresses (several addresses are a cluster's seed nodes). URL query parameters:
 // cluster=true, master=<sentinel master name>, namespace=<key prefix>, pool=<n>, dial_timeout, read_timeout,
 // write_timeout (Go durations), max_retries=<n>. Several hosts in a URL are written
 // "redis://h1:p1,h2:p2/".
@@ -221,4 +224,38 @@ func transient(err error) bool {
 
 func (o Options) String() string {
 	return fmt.Sprintf("redis %v cluster=%v master=%q", o.Addrs, o.Cluster, o.MasterName)
+}
+
+// merge fills o's fields from the parsed target t, which wins where it says something.
+func (o Options) merge(t Options) Options {
+	o.Addrs = t.Addrs
+	o.Cluster = o.Cluster || t.Cluster
+	if t.MasterName != "" {
+		o.MasterName = t.MasterName
+	}
+	if t.Username != "" || t.Password != "" {
+		o.Username, o.Password = t.Username, t.Password
+	}
+	if t.DB != 0 {
+		o.DB = t.DB
+	}
+	if t.Namespace != "" {
+		o.Namespace = t.Namespace
+	}
+	if t.PoolSize != 0 {
+		o.PoolSize = t.PoolSize
+	}
+	if t.DialTimeout != 0 {
+		o.DialTimeout = t.DialTimeout
+	}
+	if t.ReadTimeout != 0 {
+		o.ReadTimeout = t.ReadTimeout
+	}
+	if t.WriteTimeout != 0 {
+		o.WriteTimeout = t.WriteTimeout
+	}
+	if t.MaxRetries != 0 {
+		o.MaxRetries = t.MaxRetries
+	}
+	return o
 }

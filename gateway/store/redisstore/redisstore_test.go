@@ -31,7 +31,8 @@ func opener(opts Options) storetest.Open {
 
 func TestConformanceSingleServer(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
-	storetest.Run(t, opener(Options{Addrs: []string{srv.Addr()}}))
+	// Through the URL form of the --redis flag, as the gateway opens it.
+	storetest.Run(t, opener(Options{URL: srv.URL()}))
 }
 
 func TestConformanceCluster(t *testing.T) {

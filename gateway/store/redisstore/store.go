@@ -38,6 +38,13 @@ type Store struct {
 // Open connects to Redis and checks that it answers.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	const op = "redisstore.Open"
+	if opts.URL != "" {
+		t, err := ParseTarget(opts.URL)
+		if err != nil {
+			return nil, err
+		}
+		opts = opts.merge(t)
+	}
 	if len(opts.Addrs) == 0 {
 		return nil, errs.Errorf(errs.Invalid, op, "redis: no address")
 	}
