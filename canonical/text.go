@@ -125,11 +125,11 @@ func collapseSpaces(s string) string {
 }
 
 // FoldName returns the match key of a name, as domain.md defines it: NFD, combining marks
-// dropped, NFC, đ/Đ mapped to d, lower case, white space collapsed. Invisible format
-// characters (a byte-order mark, zero-width spaces, soft hyphens) are dropped too. "Hoà Bình", "Hòa Bình" and
-// their NFD forms all give "hoa binh". The key merges distinct names (Dũng and Dung): it is for
-// matching, never for showing or identifying. Invalid UTF-8 bytes become U+FFFD in the key
-// (the name itself is left alone, and Validate rejects it).
+// dropped, NFC, đ/Đ mapped to d, lower case, white space collapsed. "Hoà Bình", "Hòa Bình"
+// and their NFD forms all give "hoa binh". Invisible format characters (a byte-order mark,
+// zero-width spaces, soft hyphens) are dropped too. The key merges distinct names (Dũng and
+// Dung): it is for matching, never for showing or identifying. Invalid UTF-8 bytes become
+// U+FFFD in the key (the name itself is left alone, and Validate rejects it).
 func FoldName(s string) string {
 	if isFoldedASCII(s) {
 		return s
