@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -216,5 +217,33 @@ func TestNormalizeLeavesInputAlone(t *testing.T) {
 		!reflect.DeepEqual(exposures, []Exposure{"from_affected_area", "contact_with_case"}) ||
 		conditions[0] != "  diabetes  " {
 		t.Errorf("input changed: %v %v %q", symptoms, exposures, conditions)
+	}
+}
+
+// The lookup tables are shared by every goroutine: Normalize and Validate are safe to call
+// concurrently (run with -race).
+func TestNormalizeValidateConcurrently(t *testing.T) {
+	decls := benchDeclarations()
+	now := time.Date(2021, 8, 15, 3, 0, 0, 0, time.UTC)
+	want := make([]Violations, len(decls))
+	for i, d := range decls {
+		want[i] = Validate(Normalize(d), now)
+	}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for i, d := range decls {
+				if got := Validate(Normalize(d), now); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Errorf("declaration %d: %v, want %v", i, got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
