@@ -176,12 +176,17 @@ type scriptCall struct {
 
 // runScripts runs calls in one pipeline by EVALSHA. Calls whose script is not in the server's
 // cache (after a restart, a failover or SCRIPT FLUSH) run again by EVAL, which loads it. The
-// error of each call is left on its cmd; the returned error is only for the pipeline itself.
-func runScripts(ctx context.Context, c redis.UniversalClient, calls []*scriptCall) {
-	if len(calls) == 0 {
+// error of each call is left on its cmd.
+//
+// before, if given, queues plain commands ahead of the scripts in the same pipeline.
+func runScripts(ctx context.Context, c redis.UniversalClient, calls []*scriptCall, before ...func(redis.Pipeliner)) {
+	pipe := c.Pipeline()
+	for _, f := range before {
+		f(pipe)
+	}
+	if len(calls) == 0 && pipe.Len() == 0 {
 		return
 	}
-	pipe := c.Pipeline()
 	for _, sc := range calls {
 		sc.cmd = sc.script.EvalSha(ctx, pipe, sc.keys, sc.args...)
 	}

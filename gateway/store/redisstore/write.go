@@ -73,10 +73,15 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	if err := s.writeGroups(ctx, items, groups, results); err != nil {
 		return nil, classify(op, err)
 	}
-	if err := s.markSeen(ctx, items); err != nil {
-		return nil, classify(op, err)
+	// The marks go ahead of the rejections in one pipeline: a mark and a rejection of one
+	// record key are in one slot, so on one connection, in this order.
+	var marks []*redis.IntCmd
+	runScripts(ctx, s.c, rejections, func(pipe redis.Pipeliner) { marks = s.markSeen(ctx, pipe, items) })
+	for _, m := range marks {
+		if err := m.Err(); err != nil {
+			return nil, classify(op, err)
+		}
 	}
-	runScripts(ctx, s.c, rejections)
 	for j, sc := range rejections {
 		n, err := sc.cmd.Int()
 		if err != nil {
@@ -90,23 +95,18 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	return results, nil
 }
 
-// markSeen records every accepted item's record key in the seen sets (idempotently, also for
-// duplicates, so a batch retried after a crash between the two steps completes the marks).
-func (s *Store) markSeen(ctx context.Context, items []store.Item) error {
-	pipe := s.c.Pipeline()
-	n := 0
+// markSeen queues the marks of every accepted item's record key in the seen sets
+// (idempotently, also for duplicates, so a batch retried after a crash between the identity
+// scripts and the marks completes them).
+func (s *Store) markSeen(ctx context.Context, pipe redis.Pipeliner, items []store.Item) []*redis.IntCmd {
+	var cmds []*redis.IntCmd
 	for _, it := range items {
 		if it.Accepted != nil {
 			key, member := s.k.seen(recordField(it.Key()))
-			pipe.SAdd(ctx, key, member)
-			n++
+			cmds = append(cmds, pipe.SAdd(ctx, key, member))
 		}
 	}
-	if n == 0 {
-		return nil
-	}
-	_, err := pipe.Exec(ctx)
-	return err
+	return cmds
 }
 
 func contains(l []string, s string) bool {
