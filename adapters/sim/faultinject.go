@@ -38,6 +38,7 @@ type PartnerStats struct {
 	RateLimited int
 	Truncated   int
 	Down        int // 503 while down
+	NotFound    int // 404: an unknown CCCD at the register, an unknown path
 	Refused     int // 400 or 401: the client's request was wrong
 }
 
@@ -154,6 +155,8 @@ func (h *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := rec.body.Bytes()
 	switch {
+	case rec.status == http.StatusNotFound:
+		h.count(func(s *PartnerStats) { s.NotFound++ })
 	case rec.status >= 400:
 		h.count(func(s *PartnerStats) { s.Refused++ })
 	case v == truncate:
