@@ -31,6 +31,10 @@ func (s *auditService) GetStatistics(ctx context.Context, req *lienthongv1.GetSt
 			}
 		}
 	}
+	if req.GetProvince() != "" && req.GetProvinceCodeSet() == lienthongv1.CodeSet_CODE_SET_UNSPECIFIED {
+		// The contract requires it: "79" means one province in 2021 and three merged ones in 2025.
+		vs = append(vs, canonical.Violation{Field: "province_code_set", Reason: canonical.ReasonRequired, Message: "say whether province is a 2021 or a 2025 code"})
+	}
 	if len(vs) > 0 {
 		return nil, rpcstatus.FromError(vs)
 	}
@@ -88,6 +92,14 @@ func successorOf(code string) string {
 }
 
 func (s *auditService) ListInconsistencies(ctx context.Context, req *lienthongv1.ListInconsistenciesRequest) (*lienthongv1.ListInconsistenciesResponse, error) {
+	if (req.GetPlatformA() == "") != (req.GetPlatformB() == "") {
+		// One platform alone would silently match every pair.
+		field := "platform_b"
+		if req.GetPlatformA() == "" {
+			field = "platform_a"
+		}
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: field, Reason: canonical.ReasonRequired, Message: "set both platforms of the pair, or neither"}})
+	}
 	views, next, err := s.d.Store.Inconsistencies(ctx, store.InconsistencyQuery{
 		Field: fieldFromPB(req.GetField()), PlatformA: canonical.Platform(req.GetPlatformA()), PlatformB: canonical.Platform(req.GetPlatformB()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken(),

@@ -104,6 +104,8 @@ func TestGetStatisticsScope(t *testing.T) {
 		{"checkpoint, another station", tokCheckpoint, &lienthongv1.GetStatisticsRequest{StationId: station01}, codes.PermissionDenied},
 		{"ministry, any province", tokMinistry, &lienthongv1.GetStatisticsRequest{Province: "01", ProvinceCodeSet: lienthongv1.CodeSet_CODE_SET_2021}, codes.OK},
 		{"malformed day", tokMinistry, &lienthongv1.GetStatisticsRequest{FromDay: "27/11/2026"}, codes.InvalidArgument},
+		// "79" is one province in the 2021 set and three in the 2025 one: the set is required.
+		{"province without its code set", tokMinistry, &lienthongv1.GetStatisticsRequest{Province: "79"}, codes.InvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +160,14 @@ func TestListInconsistenciesPages(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("pages listed %v, want each inconsistent person once: %v", seen, want)
+	}
+	// Half a platform pair is refused rather than silently ignored.
+	_, err := min.audit.ListInconsistencies(ctx(t), &lienthongv1.ListInconsistenciesRequest{PlatformA: "ncovi"})
+	wantViolation(t, err, "platform_b", "required")
+	// The pair in either order finds the three.
+	pair, err := min.audit.ListInconsistencies(ctx(t), &lienthongv1.ListInconsistenciesRequest{PlatformA: "tokhaiyte", PlatformB: "ncovi"})
+	if err != nil || len(pair.GetIdentities()) != 3 {
+		t.Fatalf("pair tokhaiyte/ncovi: %d identities, %v; want 3", len(pair.GetIdentities()), err)
 	}
 	// A filter on another field finds nobody.
 	resp, err := min.audit.ListInconsistencies(ctx(t), &lienthongv1.ListInconsistenciesRequest{Field: lienthongv1.ComparedField_COMPARED_FIELD_PHONE})
