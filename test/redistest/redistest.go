@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,12 @@ type Server struct {
 // Start starts an isolated redis-server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	return startWith(t, opts, (*Server).baseArgs)
+}
+
+// startWith starts a server whose command-line arguments args returns.
+func startWith(t testing.TB, opts Options, args func(*Server) []string) *Server {
+	t.Helper()
 	requireBinaries(t)
 	dir := t.TempDir()
 	var lastErr error
@@ -63,7 +70,7 @@ func Start(t testing.TB, opts Options) *Server {
 			t.Fatalf("redistest: find a free port: %v", err)
 		}
 		s := &Server{t: t, opts: opts, dir: dir, port: port}
-		s.args = s.baseArgs()
+		s.args = args(s)
 		if lastErr = s.start(); lastErr == nil {
 			t.Cleanup(s.Stop)
 			return s
@@ -169,6 +176,32 @@ func (s *Server) Restart() {
 // Do sends one command to the server and returns its reply as text (see Command).
 func (s *Server) Do(args ...string) (string, error) {
 	return Command(s.Addr(), 5*time.Second, args...)
+}
+
+// StartSentinel starts a Sentinel (redis-server --sentinel) monitoring master under the name
+// masterName, with a quorum of one, and waits until it reports the master's address.
+func StartSentinel(t testing.TB, master *Server, masterName string) *Server {
+	t.Helper()
+	s := startWith(t, Options{}, func(s *Server) []string {
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n",
+			s.port, s.dir, masterName, master.port, masterName)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			t.Fatalf("redistest: write sentinel.conf: %v", err)
+		}
+		return []string{conf, "--sentinel"}
+	})
+	deadline := time.Now().Add(startDeadline)
+	for {
+		addr, err := s.Do("SENTINEL", "get-master-addr-by-name", masterName)
+		if err == nil && strings.ReplaceAll(addr, "\n", ":") == master.Addr() {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: sentinel does not report master %s within %v: %q, %v", masterName, startDeadline, addr, err)
+		}
+		time.Sleep(pollInterval) // polling a condition with a deadline
+	}
 }
 
 // Cluster is a Redis Cluster of masters without replicas, owned by a test.

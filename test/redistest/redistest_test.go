@@ -64,3 +64,11 @@ func TestClusterReachesOK(t *testing.T) {
 		t.Fatalf("no key was redirected: the slots are not spread over the nodes")
 	}
 }
+
+func TestSentinelReportsMaster(t *testing.T) {
+	m := Start(t, Options{})
+	s := StartSentinel(t, m, "lienthong")
+	if got, err := s.Do("SENTINEL", "get-master-addr-by-name", "lienthong"); err != nil || strings.ReplaceAll(got, "\n", ":") != m.Addr() {
+		t.Fatalf("sentinel master = %q, %v; want %s", got, err, m.Addr())
+	}
+}

@@ -39,3 +39,10 @@ func TestConformanceCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
 	storetest.Run(t, opener(Options{Addrs: c.Addrs(), Cluster: true}))
 }
+
+func TestConformanceSentinel(t *testing.T) {
+	m := redistest.Start(t, redistest.Options{})
+	sentinel := redistest.StartSentinel(t, m, "lienthong")
+	// The client asks the Sentinel for the master, then talks to the master.
+	storetest.Run(t, opener(Options{URL: "redis://" + sentinel.Addr() + "/?master=lienthong"}))
+}
