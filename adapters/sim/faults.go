@@ -175,7 +175,8 @@ func (b *builder) fallbackFault(order []int) {
 // applyFault breaks the rule on the record's typed declaration (or marks it for the native
 // encoder) and records the reasons the gateway must give.
 func (b *builder) applyFault(r *Record, p *Person, s faultSpec) {
-	r.clean = r.Typed
+	clean := r.Typed
+	r.clean = &clean
 	r.Fault = s.fault
 	r.Reasons = slices.Clone(s.reasons)
 	d := &r.Typed

@@ -69,7 +69,7 @@ func (b *builder) nextVersion(old *Record, fix bool) *Record {
 	v.Version = canonical.VersionOf(v.UpdatedAt)
 	v.Correction, v.Superseded, v.Late = true, false, false
 	if fix {
-		v.Typed = old.clean
+		v.Typed = *old.clean
 		v.Fault, v.Reasons = "", nil
 	} else {
 		p := b.pop.byPerson[old.PersonID]
@@ -83,7 +83,7 @@ func (b *builder) nextVersion(old *Record, fix bool) *Record {
 	v.Intended.Source.Version = v.Version
 	v.Intended.Address.Street = v.Typed.Address.Street
 	v.Intended.Health = v.Typed.Health
-	v.clean = v.Typed
+	v.clean = nil
 	old.Superseded = true
 	old.Late = b.rng.IntN(100) < 20
 	return &v

@@ -1,6 +1,26 @@
 // Package sim generates a realistic population of health declarations with its ground truth,
 // and serves it as the three partner platforms would (NCOVI feed, tokhaiyte export, Bluezone
 // pusher, population register), with injectable faults.
+//
+// Generate is pure: a Config (seed, sizes, epoch) always gives the same Population. Each
+// native record version is a Record: the declaration as the platform holds it (Typed, messy
+// on purpose), what Normalize must make of it (Intended), and, for the wrong ones, the rule
+// deliberately broken (Fault) with the exact reason codes the gateway must answer. The native
+// forms come from the adapters' own encoders (bluezone.EncodeItem, ncovi.EncodeRecord,
+// tokhaiyte.EncodeRow and WriteCSV).
+//
+// GroundTruth (and WriteGroundTruth, as JSON lines) says what the gateway must make of it all:
+// per record version its outcome, reasons and identity key; per Bluezone re-delivery its
+// answer; per identity (keys from canonical/identity, weak keys merged into the one strong
+// identity that claims them) its platforms, newest record per platform, inconsistencies and
+// status at the epoch; per person their identities; the demo QRs; summary counts. The
+// partnersim command's tests deliver a population through the real adapters, ingest pipeline
+// and store and find it exactly so.
+//
+// Start serves the population on loopback (NCOVI's cursor feed, tokhaiyte's CSV export by
+// window, the population register) and Servers.PushBluezone posts Bluezone's signed batches
+// to a gateway; Faults injects errors, 429s, time-outs, truncation, latency and down windows
+// per partner, deterministically given the seed and the order of requests.
 package sim
 
 import (

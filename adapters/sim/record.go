@@ -42,7 +42,7 @@ type Record struct {
 	Late       bool   // delivered after a newer version of itself (NCOVI out-of-order)
 	Variant    string // the deliberate cross-platform difference this record carries, if any
 
-	clean canonical.Declaration // Typed before the fault was injected
+	clean *canonical.Declaration // Typed before the fault was injected (wrong records only)
 }
 
 // Outcome is the expected outcome of the record's first delivery.
