@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,11 +224,11 @@ func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
 		key = a.Principal
 	}
 	b := bucketOf(key)
-	args := []any{encodeAccess(&a), bucketText(b), stamp(a.At)}
+	args := []any{encodeAccess(&a), bucketText(b), stamp(a.At), fmt.Sprintf("%016x", rand.Uint64())}
 	for _, p := range accessPrefixes(&a) {
 		args = append(args, p)
 	}
-	err := accessScript.Run(ctx, s.c, []string{s.k.access(b), s.k.accessIndex(b), s.k.accessSeq(b)}, args...).Err()
+	err := accessScript.Run(ctx, s.c, []string{s.k.access(b), s.k.accessIndex(b)}, args...).Err()
 	return classify(op, err)
 }
 
@@ -247,7 +249,7 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	pipe := s.c.Pipeline()
 	cmds := make([]*redis.StringCmd, len(suffixes))
 	for i, sfx := range suffixes {
-		parts := strings.Split(sfx, "|") // stamp|bucket|seq
+		parts := strings.Split(sfx, "|") // stamp|bucket|id
 		if len(parts) != 3 {
 			return nil, "", errs.Errorf(errs.Other, op, "access index member %q", sfx)
 		}

@@ -127,7 +127,7 @@ func rejectionPrefix(q store.RejectionQuery) string {
 	return "a|"
 }
 
-// Access index prefixes; the script appends "stamp|bucket|seq".
+// Access index prefixes; the script appends "stamp|bucket|id".
 func accessPrefixes(a *store.Access) []string {
 	q, u := clean(a.QRID), clean(a.Principal)
 	return []string{"a|", "q|" + q + "|", "u|" + u + "|", "qu|" + q + "|" + u + "|"}

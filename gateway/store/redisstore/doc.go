@@ -21,8 +21,8 @@
 //	lt:{bN}:rj          hash: record key → binary rejection
 //	lt:{bN}:rji         sorted set (lexical): rejection index by time, platform, reason
 //	lt:{bN}:ps          hash: passage id → "" (dedupe)
-//	lt:{bN}:acc, acci, accn   access records, their index by time, QR id, principal, and a
-//	                    sequence
+//	lt:{bN}:acc, acci   access records by a random id, and their index by time, QR id and
+//	                    principal
 //	lt:{l:<name>}:lease, :token, :cursor   a pull adapter's lease, fencing token and cursor
 //
 // # Writes

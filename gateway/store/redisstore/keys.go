@@ -37,9 +37,8 @@ func (k keyspace) oldest(b int) string         { return k.tag(b) + "old" }  // z
 func (k keyspace) rejections(b int) string     { return k.tag(b) + "rj" }   // hash: record key → encoded rejection
 func (k keyspace) rejectionIndex(b int) string { return k.tag(b) + "rji" }  // zset (lex): rejection index entries
 func (k keyspace) passages(b int) string       { return k.tag(b) + "ps" }   // hash: passage id → ""
-func (k keyspace) access(b int) string         { return k.tag(b) + "acc" }  // hash: seq → encoded access
+func (k keyspace) access(b int) string         { return k.tag(b) + "acc" }  // hash: random id → encoded access
 func (k keyspace) accessIndex(b int) string    { return k.tag(b) + "acci" } // zset (lex): access index entries
-func (k keyspace) accessSeq(b int) string      { return k.tag(b) + "accn" } // counter for access sequence numbers
 
 // seenKey is where the marker of an accepted record key lives, so that a rejection of the
 // same record key (which carries no QR id) is recognised as a duplicate. Markers are 63-bit

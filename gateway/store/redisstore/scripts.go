@@ -88,14 +88,14 @@ redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 return 0
 `)
 
-// accessScript appends one access. KEYS: records, index, sequence.
-// ARGV: value, bucket (4 digits), time (20 digits), index prefixes...
+// accessScript appends one access under an id the caller drew at random, so a command the
+// client retries after a lost reply does not log the access twice.
+// KEYS: records, index. ARGV: value, bucket (4 digits), time (20 digits), id, index prefixes...
 var accessScript = redis.NewScript(`
-local seq = string.format('%012d', redis.call('INCR', KEYS[3]))
-redis.call('HSET', KEYS[1], seq, ARGV[1])
-local suffix = ARGV[3] .. '|' .. ARGV[2] .. '|' .. seq
-for i = 4, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i] .. suffix) end
-return seq
+if redis.call('HSETNX', KEYS[1], ARGV[4], ARGV[1]) == 0 then return 0 end
+local suffix = ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4]
+for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i] .. suffix) end
+return 1
 `)
 
 // leaseScript takes or renews a lease. Times are nanosecond strings.

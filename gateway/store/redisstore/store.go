@@ -85,8 +85,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connections; it is safe to call twice.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.c.Close() })
-	return nil
+	s.closeOnce.Do(func() { s.closeErr = classify("redisstore.Close", s.c.Close()) })
+	return s.closeErr
 }
 
 // stored is the decoded state of one view key.
