@@ -31,8 +31,11 @@ type Store struct {
 	k          keyspace
 	now        func() time.Time
 	casRetries int
-	closeOnce  sync.Once
-	closeErr   error
+	// beforeAliases, in tests, runs between the identity scripts and the alias scripts; an
+	// error stops the write there, as a crash would.
+	beforeAliases func() error
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 // Open connects to Redis and checks that it answers.

@@ -215,6 +215,11 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 				aliasGroups = append(aliasGroups, g)
 			}
 		}
+		if s.beforeAliases != nil && len(aliasCalls) > 0 {
+			if err := s.beforeAliases(); err != nil {
+				return err
+			}
+		}
 		runScripts(ctx, s.c, aliasCalls)
 		retried := map[*group]bool{}
 		for k, c := range aliasCalls {
