@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,8 @@ import (
 	"github.com/lienthong/lienthong/gateway/store/boltstore"
 )
 
+var full = flag.Bool("full", false, "deliver the full default population (96,347 declarations) in TestGroundTruthAgainstTheGatewayPipeline")
+
 // TestGroundTruthAgainstTheGatewayPipeline delivers a whole simulated population through the
 // real adapters (the NCOVI and tokhaiyte sources against the simulated servers, Bluezone's
 // batches as pushed), the gateway's ingest pipeline with the register check against the
@@ -33,7 +36,11 @@ func TestGroundTruthAgainstTheGatewayPipeline(t *testing.T) {
 		t.Skip("delivers a population of 5,000 declarations")
 	}
 	ctx := context.Background()
-	pop := sim.Generate(sim.Config{Seed: 21, People: 2000, Declarations: 5000, WrongShare: 0.05, Registry: true, BatchSize: 200, ResendShare: 0.1})
+	cfg := sim.Config{Seed: 21, People: 2000, Declarations: 5000, WrongShare: 0.05, Registry: true, BatchSize: 200, ResendShare: 0.1}
+	if *full {
+		cfg = sim.Config{Seed: 1, Registry: true} // the source document's 96,347 declarations
+	}
+	pop := sim.Generate(cfg)
 	epoch := pop.Config.Epoch
 	now := func() time.Time { return epoch }
 	servers, err := sim.Start(ctx, pop, sim.ServerConfig{NCOVIToken: "tok", TokhaiyteKey: "key"})
