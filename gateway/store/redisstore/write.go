@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -29,10 +30,9 @@ type group struct {
 
 // WriteBatch stores items atomically per identity and idempotently per RecordKey.
 //
-// Accepted items are
-// grouped by identity; for each group the store reads the view and which record keys it
-// already has (one pipeline for the batch), merges with store.Apply in Go, and runs one
-// compare-and-set script per identity (one pipeline). A group that lost the race is re-read
+// Accepted items are grouped by identity; for each group the store reads the view and the
+// versions it already has (one pipeline for the batch), merges with store.Apply in Go, and
+// runs one compare-and-set script per identity (one pipeline). A group that lost the race is re-read
 // and retried, up to Options.CASRetries times, then the batch fails with errs.Conflict.
 // Then each accepted record key is marked in the seen set of its record key's bucket, and
 // each rejection is one script in that bucket (a duplicate when the key is marked or the
@@ -64,7 +64,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 			}
 			g.items = append(g.items, i)
 			for _, a := range it.Accepted.Aliases {
-				if a != "" && a != q && !contains(g.aliases, a) {
+				if a != "" && a != q && !slices.Contains(g.aliases, a) {
 					g.aliases = append(g.aliases, a)
 				}
 			}
@@ -107,15 +107,6 @@ func (s *Store) markSeen(ctx context.Context, pipe redis.Pipeliner, items []stor
 		}
 	}
 	return cmds
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Store) rejectCall(r *store.Rejected, field string) *scriptCall {
