@@ -373,7 +373,10 @@ func summarize(p *Population, gt *GroundTruth, ambiguous int) Summary {
 // WriteGroundTruth writes the ground truth as JSON lines: every record version, every repeated
 // delivery, every identity, every person, then the summary.
 func (p *Population) WriteGroundTruth(w io.Writer) error {
-	gt := p.GroundTruth()
+	return writeTruth(w, p.GroundTruth(), p.DemoQRs())
+}
+
+func writeTruth(w io.Writer, gt *GroundTruth, demo []DemoQR) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, r := range gt.Records {
@@ -396,7 +399,7 @@ func (p *Population) WriteGroundTruth(w io.Writer) error {
 			return err
 		}
 	}
-	for _, qr := range p.DemoQRs() {
+	for _, qr := range demo {
 		if err := enc.Encode(qr); err != nil {
 			return err
 		}
