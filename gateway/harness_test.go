@@ -23,6 +23,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/auth"
 	"github.com/lienthong/lienthong/gateway/ingest"
 	"github.com/lienthong/lienthong/gateway/keys"
+	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/gateway/store/boltstore"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
@@ -89,6 +90,8 @@ func (s *syncBuffer) String() string {
 type harnessOptions struct {
 	limits auth.Limits  // nil: unlimited
 	logger *slog.Logger // nil: discard
+	// wrap, when set, wraps the real store the services use (to make it fail).
+	wrap func(store.Store) store.Store
 }
 
 // harness is a real gateway on a loopback listener over a real bbolt file.
@@ -120,7 +123,11 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	ring := keys.NewMemoryRing(keys.Options{Validity: 72 * time.Hour, Now: clk.Now})
-	pipe := ingest.New(ingest.Config{Store: st, Deriver: deriver, Issuer: ring, Now: clk.Now, Logger: log})
+	var served store.Store = st
+	if o.wrap != nil {
+		served = o.wrap(st)
+	}
+	pipe := ingest.New(ingest.Config{Store: served, Deriver: deriver, Issuer: ring, Now: clk.Now, Logger: log})
 	authn, err := auth.NewAuthenticator([]auth.Credential{
 		{Principal: auth.Principal{ID: "partner-tokhaiyte", Role: auth.RolePartner, Platform: "tokhaiyte"}, TokenSHA256: auth.HashToken(tokTokhaiyte)},
 		{Principal: auth.Principal{ID: "partner-ncovi", Role: auth.RolePartner, Platform: "ncovi"}, TokenSHA256: auth.HashToken(tokNCOVI)},
@@ -134,7 +141,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	access := gateway.NewAccessRecorder(st, 1024, log)
 	srv := gateway.NewServer(gateway.Deps{
-		Store: st, Pipeline: pipe, Keys: ring, Deriver: deriver,
+		Store: served, Pipeline: pipe, Keys: ring, Deriver: deriver,
 		Guard:  auth.NewGuard(authn, gateway.Policy(), o.limits, log),
 		Now:    clk.Now,
 		Logger: log,
@@ -144,11 +151,11 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
 	t.Cleanup(func() {
 		srv.Stop()
-		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		if err := <-serveErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("serve: %v", err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -241,3 +241,30 @@ func TestLookupRefusesBadSignedQRs(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupFollowsAnAlias: a person first keyed by phone, name and birth year who later
+// declares with a CCCD keeps one identity, so the QR they were first given keeps working.
+func TestLookupFollowsAnAlias(t *testing.T) {
+	h := newHarness(t)
+	now := h.clock.Now()
+	tk := h.client(tokTokhaiyte)
+	weak := accepted(t, tk, decl("tokhaiyte", "TK-1", cuong, now.Add(-3*time.Hour)))
+	withCCCD := cuong
+	withCCCD.docType, withCCCD.doc = lienthongv1.DocumentType_DOCUMENT_TYPE_CCCD, "079080012345"
+	strong := accepted(t, h.client(tokBluezone), decl("bluezone", "BZ-1", withCCCD, now.Add(-time.Hour)))
+	if strong.GetQrId() == weak.GetQrId() || strong.GetQrId() != h.qridOf(withCCCD) {
+		t.Fatalf("strong identity %s, weak %s", strong.GetQrId(), weak.GetQrId())
+	}
+	for _, q := range []string{weak.GetQrId(), weak.GetSignedQr(), strong.GetSignedQr()} {
+		resp := lookup(t, h, q)
+		if resp.GetQrId() != strong.GetQrId() || resp.GetFlags().GetUnverifiedIdentity() || !slices.Equal(resp.GetPlatforms(), []string{"bluezone", "tokhaiyte"}) {
+			t.Errorf("lookup %.12s...: qr_id %s unverified %v platforms %v; want the CCCD identity, verified, both platforms",
+				q, resp.GetQrId(), resp.GetFlags().GetUnverifiedIdentity(), resp.GetPlatforms())
+		}
+	}
+	// The first platform can still fetch the person's QR by the id it was given.
+	resp, err := tk.ingest.GetSignedQR(ctx(t), &lienthongv1.GetSignedQRRequest{Person: &lienthongv1.GetSignedQRRequest_QrId{QrId: weak.GetQrId()}})
+	if err != nil || resp.GetQrId() != strong.GetQrId() {
+		t.Fatalf("GetSignedQR by the weak id: %v, %v", resp, err)
+	}
+}
