@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/lienthong/lienthong/canonical"
@@ -132,9 +133,9 @@ func (b *builder) typePhone(p *Person, pl canonical.Platform, e164 string) strin
 		return p.OldPhone
 	}
 	weights := map[canonical.Platform][]int{
-		canonical.PlatformBluezone:  {60, 10, 5, 15, 5, 5},
-		canonical.PlatformNCOVI:     {15, 5, 5, 65, 5, 5},
-		canonical.PlatformTokhaiyte: {45, 25, 20, 5, 5, 0},
+		canonical.PlatformBluezone:  {60, 10, 5, 15, 5, 5, 2},
+		canonical.PlatformNCOVI:     {15, 5, 5, 65, 5, 5, 2},
+		canonical.PlatformTokhaiyte: {45, 25, 20, 5, 5, 0, 3},
 	}[pl]
 	n := national
 	switch pickWeighted(b.rng, weights) {
@@ -148,6 +149,8 @@ func (b *builder) typePhone(p *Person, pl canonical.Platform, e164 string) strin
 		return strings.TrimPrefix(e164, "+")
 	case 5:
 		return "+84 " + n[1:4] + " " + n[4:7] + " " + n[7:]
+	case 6:
+		return "(+84) " + n[1:4] + "-" + n[4:7] + "-" + n[7:]
 	}
 	return n
 }
@@ -156,8 +159,8 @@ func (b *builder) typePhone(p *Person, pl canonical.Platform, e164 string) strin
 func (b *builder) spellProvince(code string) string {
 	official := provinceByCode(code).name
 	bare := bareProvince(official)
-	options := []string{official, bare, stripMarks(bare)}
-	weights := []int{45, 25, 10}
+	options := []string{official, bare, stripMarks(bare), strings.ToLower(stripMarks(bare)), nfd(official)}
+	weights := []int{45, 25, 10, 4, 4}
 	if extra := provinceSpellings[code]; len(extra) > 0 {
 		options = append(options, extra[b.rng.IntN(len(extra))])
 		weights = append(weights, 20)
@@ -341,10 +344,20 @@ func (b *builder) typed(p *Person, pr *profile, r *Record) canonical.Declaration
 	}
 	d.Address = canonical.Address{Province: pr.provinceText, District: p.District, Ward: p.Ward, Street: p.Street}
 	if r.Platform == canonical.PlatformBluezone {
-		d.Address = canonical.Address{Province: pr.province, ProvinceCode: pr.province, CodeSet: canonical.CodeSet2021, District: p.District, Ward: p.Ward, Street: p.Street}
+		// Bluezone's form picks the district and ward from lists and sends their codes.
+		d.Address = canonical.Address{Province: pr.province, ProvinceCode: pr.province, CodeSet: canonical.CodeSet2021,
+			District: placeCode(pr.province+p.District, 1000, "%03d"), Ward: placeCode(pr.province+p.District+p.Ward, 100000, "%05d"), Street: p.Street}
 	}
 	d.Health = b.health(p, r.Platform)
 	return d
+}
+
+// placeCode is a stable made-up code for a district or ward name (the real GSO lists are not
+// part of the simulator): the same place always gets the same code.
+func placeCode(name string, n uint32, format string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return fmt.Sprintf(format, h.Sum32()%n)
 }
 
 func styleName(name string, style int) string {
