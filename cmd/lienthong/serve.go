@@ -82,29 +82,31 @@ Example:
 
 // loadConfig builds the configuration from defaults, --config, the environment and flags.
 // It returns code -1 when the caller should go on, else the exit code.
-func loadConfig(name string, args []string, stderr io.Writer, help string) (config.Config, int) {
+func loadConfig(name string, args []string, stderr io.Writer, usage string) (config.Config, int) {
 	cfg := config.Default()
-	if path := configPath(args); path != "" {
-		if err := cfg.LoadFile(path); err != nil {
+	// Help never fails because of the file or the environment: it shows the defaults.
+	if !wantsHelp(args) {
+		path := configPath(args)
+		if path == "" {
+			path = os.Getenv("LIENTHONG_CONFIG")
+		}
+		if path != "" {
+			if err := cfg.LoadFile(path); err != nil {
+				fmt.Fprintf(stderr, "lienthong %s: %v\n", name, err)
+				return cfg, exitUsage
+			}
+		}
+		if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
 			fmt.Fprintf(stderr, "lienthong %s: %v\n", name, err)
 			return cfg, exitUsage
 		}
-	} else if path := os.Getenv("LIENTHONG_CONFIG"); path != "" {
-		if err := cfg.LoadFile(path); err != nil {
-			fmt.Fprintf(stderr, "lienthong %s: %v\n", name, err)
-			return cfg, exitUsage
-		}
-	}
-	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
-		fmt.Fprintf(stderr, "lienthong %s: %v\n", name, err)
-		return cfg, exitUsage
 	}
 	fs := flag.NewFlagSet("lienthong "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.String("config", "", "JSON configuration file (env LIENTHONG_CONFIG); flags and env override it")
 	cfg.Flags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: lienthong %s [flags]\n\n%s\n\nFlags:\n", name, help)
+		fmt.Fprintf(stderr, "Usage: lienthong %s [flags]\n\n%s\n\nFlags:\n", name, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +124,15 @@ func loadConfig(name string, args []string, stderr io.Writer, help string) (conf
 		return cfg, exitUsage
 	}
 	return cfg, -1
+}
+
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
 }
 
 // configPath finds --config's value before the flags are parsed (the file comes first).
