@@ -19,6 +19,9 @@ import (
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
+// MaxNativeBytes is the largest native export one SubmitNativeRecords request may carry.
+const MaxNativeBytes = 4 << 20
+
 // MaxStream is the most declarations one StreamDeclarations call carries (its summary must
 // fit a gRPC message).
 const MaxStream = 50000
@@ -91,15 +94,28 @@ func (s *ingestService) SubmitNativeRecords(ctx context.Context, req *lienthongv
 	if f, ok := nativeFormatPlatform[req.GetFormat()]; ok && f != p.Platform {
 		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, f))
 	}
+	if len(req.GetPayload()) > MaxNativeBytes {
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "payload", Reason: canonical.ReasonTooLong,
+			Message: fmt.Sprintf("%d bytes; at most %d per request", len(req.GetPayload()), MaxNativeBytes)}})
+	}
 	platform, batch, err := decodeNative(req.GetFormat(), req.GetPayload())
 	if err != nil {
-		return nil, rpcstatus.FromError(errs.E(errs.Invalid, op, err))
+		// Say which field is wrong with a stable reason, as every other refusal does.
+		v := canonical.Violation{Field: "payload", Reason: canonical.ReasonMalformed, Message: err.Error()}
+		if req.GetFormat() == lienthongv1.NativeFormat_NATIVE_FORMAT_UNSPECIFIED {
+			v.Field, v.Reason = "format", canonical.ReasonRequired
+		} else if _, known := nativeFormatPlatform[req.GetFormat()]; !known {
+			v.Field = "format"
+		}
+		return nil, rpcstatus.FromError(errs.E(errs.Invalid, op, canonical.Violations{v}))
 	}
 	if platform != p.Platform {
 		return nil, rpcstatus.FromError(errs.Errorf(errs.Permission, op, "partner %s may only submit %s records, not %s", p.ID, p.Platform, platform))
 	}
-	if len(batch) > MaxBatch*50 {
-		return nil, rpcstatus.FromError(errs.Errorf(errs.Invalid, op, "payload holds %d records; at most %d per request", len(batch), MaxBatch*50))
+	if len(batch) > MaxBatch {
+		// The contract's limit, as for SubmitDeclarations (it was 50,000 here).
+		return nil, rpcstatus.FromError(canonical.Violations{{Field: "payload", Reason: canonical.ReasonTooLong,
+			Message: fmt.Sprintf("%d records; at most %d per request", len(batch), MaxBatch)}})
 	}
 	results, err := s.d.Pipeline.Ingest(ctx, batch)
 	if err != nil {

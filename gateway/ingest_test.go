@@ -328,6 +328,19 @@ func TestSubmitNativeRecordsRefused(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
+	// Over the contract's limits: 1,000 records, 4 MiB.
+	var big strings.Builder
+	big.WriteString(tokhaiyteCSV)
+	for i := range 1000 {
+		fmt.Fprintf(&big, "TKYT-2026-%07d,0,NGUYỄN VĂN AN,1990,Nam,Việt Nam,079090001234,Thành phố Hồ Chí Minh,,,,0912345678,,,Không,,2,2,2,27/11/2026 08:00:00\n", 10+i)
+	}
+	_, err := h.client(tokTokhaiyte).ingest.SubmitNativeRecords(ctx(t), &lienthongv1.SubmitNativeRecordsRequest{
+		Format: lienthongv1.NativeFormat_NATIVE_FORMAT_TOKHAIYTE_CSV, Payload: []byte(big.String())})
+	wantViolation(t, err, "payload", "too_long")
+	_, err = h.client(tokTokhaiyte).ingest.SubmitNativeRecords(ctx(t), &lienthongv1.SubmitNativeRecordsRequest{
+		Format: lienthongv1.NativeFormat_NATIVE_FORMAT_TOKHAIYTE_CSV, Payload: []byte(tokhaiyteCSV + strings.Repeat(" ", 4<<20))})
+	wantViolation(t, err, "payload", "too_long")
+
 	if st := lookup(t, h, chipCardQR(an)).GetStatus(); st != lienthongv1.Status_STATUS_NONE {
 		t.Errorf("refused payloads stored An (%v)", st)
 	}
