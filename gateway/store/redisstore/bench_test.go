@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,34 @@ func BenchmarkWriteBatch500(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "decl/s")
+}
+
+// BenchmarkWriteBatch500Parallel is several writers (partners, replicas) at once, each with
+// batches of 500 new declarations.
+func BenchmarkWriteBatch500Parallel(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			first := int(next.Add(500)) - 500
+			items := make([]store.Item, 500)
+			for j := range items {
+				items[j] = accepted(qridOf(first+j), realistic(first+j, canonical.PlatformNCOVI, day0))
+			}
+			if _, err := s.WriteBatch(context.Background(), items); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "decl/s")
 }
 
 func BenchmarkView(b *testing.B) {
