@@ -1,0 +1,9 @@
+//go:build !linux
+
+package e2e
+
+import "os/exec"
+
+// setDeathSignal does nothing where the kernel has no parent-death signal; t.Cleanup still
+// stops every child.
+func setDeathSignal(*exec.Cmd) {}
