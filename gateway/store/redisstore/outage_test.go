@@ -224,3 +224,41 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterNodeOutageIsTransientAndRecovers(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Addrs: c.Addrs(), Cluster: true, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.WriteBatch(ctx, []store.Item{accepted("qA", testDecl(canonical.PlatformNCOVI, "n-1", day0))}); err != nil {
+		t.Fatal(err)
+	}
+
+	down := c.Nodes[1]
+	down.Stop()
+	// Counts reads every bucket, so it needs every master: it fails, as Transient, in time.
+	const deadline = 5 * time.Second
+	cctx, cancel := context.WithTimeout(ctx, deadline)
+	start := time.Now()
+	_, err = s.Counts(cctx, store.CountQuery{})
+	cancel()
+	if !errs.Is(err, errs.Transient) {
+		t.Fatalf("Counts with a master down: %v (kind %v), want errs.Transient", err, errs.KindOf(err))
+	}
+	if took := time.Since(start); took > deadline+2*time.Second {
+		t.Errorf("Counts took %v with a master down, past its %v deadline", took, deadline)
+	}
+	if err := s.Ping(ctx); !errs.Is(err, errs.Transient) {
+		t.Errorf("Ping with a master down: %v, want errs.Transient", err)
+	}
+
+	down.Restart() // same port and node id (nodes.conf): it takes its slots back
+	waitFor(t, "cluster serving again", 30*time.Second, func() bool {
+		_, err := s.Counts(ctx, store.CountQuery{})
+		return err == nil
+	})
+}

@@ -3,9 +3,12 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/gateway/store/storetest"
@@ -45,4 +48,14 @@ func TestConformanceSentinel(t *testing.T) {
 	sentinel := redistest.StartSentinel(t, m, "lienthong")
 	// The client asks the Sentinel for the master, then talks to the master.
 	storetest.Run(t, opener(Options{URL: "redis://" + sentinel.Addr() + "/?master=lienthong"}))
+}
+
+// quietLogger drops go-redis' own log lines (every refused dial of the outage tests).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	os.Exit(m.Run())
 }
