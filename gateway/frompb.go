@@ -63,7 +63,14 @@ func declarationFromPB(m *lienthongv1.Declaration) canonical.Declaration {
 		}
 	}
 	if t := m.GetDeclaredAt(); t != nil {
-		d.DeclaredAt = t.AsTime()
+		// A Timestamp outside years 1..9999 cannot be stored or shown: the item is rejected
+		// as malformed (and the batch's other items go on), never an internal error.
+		if err := t.CheckValid(); err != nil {
+			d.Problems = append(d.Problems, canonical.Violation{Field: "declared_at", Reason: canonical.ReasonMalformed,
+				Message: "declared_at is outside 0001-01-01 to 9999-12-31"})
+		} else {
+			d.DeclaredAt = t.AsTime()
+		}
 	}
 	// received_at is the gateway's to set; a partner's value is ignored.
 	d.ReceivedAt = time.Time{}

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -138,7 +141,13 @@ func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {
 	var it Item
 	err := json.Unmarshal(raw, &it)
 	if err == nil {
-		return DecodeItem(it)
+		d := DecodeItem(it)
+		if !utf8.Valid(raw) {
+			// encoding/json turns invalid UTF-8 into U+FFFD without a word: say which
+			// fields held it, so the item is rejected instead of stored with a mangled name.
+			d.Problems = append(d.Problems, invalidUTF8Fields(raw)...)
+		}
+		return d
 	}
 	// Keep whatever id the item has, so its rejection can be matched to it.
 	var id struct {
@@ -154,6 +163,36 @@ func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {
 		Message: fmt.Sprintf("item %d is not a Bluezone item: %s", i, jsonReason(err)),
 	})
 	return d
+}
+
+// itemFields names the canonical field of an item's JSON field, for invalid_utf8 reports.
+var itemFields = map[string]string{
+	"FullName": "person.full_name", "SoGiayTo": "person.document.number", "SoDienThoai": "person.phone",
+	"Email": "person.email", "DiaChiLienLac_VN_ChiTiet": "address.street", "DeclarationId": "source.record_id",
+	"BluezoneId": "source.subject_id",
+}
+
+// invalidUTF8Fields reports each top-level field of a raw item whose bytes are not UTF-8.
+func invalidUTF8Fields(raw json.RawMessage) []canonical.Violation {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return []canonical.Violation{{Field: "item", Reason: canonical.ReasonInvalidUTF8, Message: "the item is not valid UTF-8"}}
+	}
+	var out []canonical.Violation
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if utf8.Valid(fields[k]) {
+			continue
+		}
+		f, ok := itemFields[k]
+		if !ok {
+			f = "item." + k
+		}
+		out = append(out, canonical.Violation{Field: f, Reason: canonical.ReasonInvalidUTF8, Message: k + " is not valid UTF-8"})
+	}
+	if len(out) == 0 {
+		out = append(out, canonical.Violation{Field: "item", Reason: canonical.ReasonInvalidUTF8, Message: "the item is not valid UTF-8"})
+	}
+	return out
 }
 
 // jsonReason describes a JSON error without quoting the offending value (it may be personal
@@ -260,7 +299,12 @@ func DecodeItem(it Item) canonical.Declaration {
 	}
 
 	if it.ThoiGianKhaiBao != 0 {
-		d.DeclaredAt = canonical.FromUnixMillis(it.ThoiGianKhaiBao)
+		// Beyond years 1..9999 a time cannot be stored or shown: malformed, not "in the future".
+		if t := canonical.FromUnixMillis(it.ThoiGianKhaiBao); t.Year() < 1 || t.Year() > 9999 {
+			problem("declared_at", canonical.ReasonMalformed, "ThoiGianKhaiBao is outside the years 1 to 9999")
+		} else {
+			d.DeclaredAt = t
+		}
 	}
 	return d
 }
