@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -91,7 +92,8 @@ type harnessOptions struct {
 	limits auth.Limits  // nil: unlimited
 	logger *slog.Logger // nil: discard
 	// wrap, when set, wraps the real store the services use (to make it fail).
-	wrap func(store.Store) store.Store
+	wrap  func(store.Store) store.Store
+	meter metric.Meter // nil: no metrics
 }
 
 // harness is a real gateway on a loopback listener over a real bbolt file.
@@ -146,6 +148,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Now:    clk.Now,
 		Logger: log,
 		Access: access,
+		Meter:  o.meter,
 	})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,54 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+)
+
+// TestLookupDurationMetric: operators watch lookup latency by status; every lookup, failed
+// ones included, is one observation under its status.
+func TestLookupDurationMetric(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { mp.Shutdown(context.Background()) })
+	h := newHarnessWith(t, harnessOptions{meter: mp.Meter("test")})
+	accepted(t, h.client(tokTokhaiyte), decl("tokhaiyte", "TK-an", an, h.clock.Now().Add(-time.Hour)))
+	lookup(t, h, chipCardQR(an))
+	lookup(t, h, chipCardQR(an))
+	lookup(t, h, chipCardQR(dung))
+	if _, err := h.client(tokCheckpoint).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: "garbage"}); err == nil {
+		t.Fatal("garbage looked up")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "lienthong.checkpoint.lookup.duration" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				v, _ := dp.Attributes.Value(attribute.Key("status"))
+				got[v.AsString()] += dp.Count
+			}
+		}
+	}
+	want := map[string]uint64{"STATUS_CLEAR": 2, "STATUS_NONE": 1, "error": 1}
+	if len(got) != len(want) {
+		t.Fatalf("lookup observations %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("lookup observations %v, want %v", got, want)
+		}
+	}
+}
