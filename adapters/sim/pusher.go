@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lienthong/lienthong/adapters/bluezone"
@@ -57,73 +58,136 @@ type pushResponse struct {
 
 // PushBluezone pushes every Bluezone record to the gateway's webhook at
 // {gatewayURL}/partners/bluezone/v1/declarations, batch by batch as the population's plan says
-// (re-sent batches twice), signed with secret, at ServerConfig.BluezoneRate declarations per
-// second. A 5xx, a 429 or a failed connection is retried with exponential back-off (honouring
+// (re-sent batches twice, right after the first answer), signed with secret, at
+// ServerConfig.BluezoneRate declarations per second, by ServerConfig.BluezoneWorkers
+// concurrent senders (default 1: in plan order). Results are in plan order either way. A 5xx, a 429 or a failed connection is retried with exponential back-off (honouring
 // Retry-After) up to BluezoneAttempts times; a 401, 400 or 413 stops the push with an error
 // (the configuration or the data is wrong, and retrying cannot help).
 func (s *Servers) PushBluezone(ctx context.Context, gatewayURL string, secret []byte) (PushStats, error) {
-	const op = "sim.PushBluezone"
-	stats := PushStats{ByReason: map[canonical.Reason]int{}}
 	url := strings.TrimSuffix(gatewayURL, "/") + bluezone.Path
+	batches := s.pop.batches
+	workers := min(max(1, s.cfg.BluezoneWorkers), max(1, len(batches)))
+	done := make([]batchPush, len(batches))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				done[i] = s.pushOne(ctx, batches[i], url, secret, workers)
+				if done[i].err != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range batches {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	// The answers, merged in the plan's order whatever the workers' order was.
 	expected := map[string]*Record{}
 	for _, r := range s.pop.Records {
 		if r.Platform == canonical.PlatformBluezone {
 			expected[r.RecordID] = r
 		}
 	}
-	for _, b := range s.pop.batches {
-		deliveries := 1
-		if b.Resend {
-			deliveries = 2
-		}
-		items := make([]bluezone.Item, len(b.Records))
-		for i, ri := range b.Records {
-			items[i] = s.pop.BluezoneItem(s.pop.Records[ri])
-		}
-		body, err := json.Marshal(bluezone.Batch{BatchId: b.ID, Items: items})
-		if err != nil {
-			return stats, errs.E(errs.Other, op, err)
-		}
-		for d := 1; d <= deliveries; d++ {
-			if err := s.pace(ctx, len(items)); err != nil {
-				return stats, err
-			}
-			resp, err := s.pushBatch(ctx, url, secret, body, &stats)
-			if err != nil {
-				return stats, fmt.Errorf("batch %s: %w", b.ID, err)
-			}
-			stats.Batches++
-			if d == 2 {
-				stats.Resent++
-			}
-			if len(resp.Results) != len(items) {
-				return stats, errs.E(errs.Invalid, op, fmt.Errorf("batch %s: %d results for %d items", b.ID, len(resp.Results), len(items)))
-			}
-			for _, res := range resp.Results {
-				pr := PushResult{BatchID: b.ID, RecordID: res.DeclarationId, Delivery: d, Status: Outcome(res.Status), QRID: res.QrId}
-				for _, reason := range res.Reasons {
-					pr.Reasons = append(pr.Reasons, canonical.Reason(reason.Code))
+	stats := PushStats{ByReason: map[canonical.Reason]int{}}
+	var firstErr error
+	for _, bp := range done {
+		stats.Batches += bp.batches
+		stats.Resent += bp.resent
+		stats.Retries += bp.retries
+		for _, pr := range bp.results {
+			stats.Items++
+			switch pr.Status {
+			case OutcomeAccepted:
+				stats.Accepted++
+			case OutcomeDuplicate:
+				stats.Duplicate++
+			default:
+				stats.Rejected++
+				for _, reason := range uniqueReasons(pr.Reasons) {
+					stats.ByReason[reason]++
 				}
-				stats.Items++
-				switch pr.Status {
-				case OutcomeAccepted:
-					stats.Accepted++
-				case OutcomeDuplicate:
-					stats.Duplicate++
-				default:
-					stats.Rejected++
-					for _, reason := range uniqueReasons(pr.Reasons) {
-						stats.ByReason[reason]++
-					}
-				}
-				if !matches(expected[pr.RecordID], pr) {
-					stats.Mismatches++
-				}
-				stats.Results = append(stats.Results, pr)
 			}
+			if !matches(expected[pr.RecordID], pr) {
+				stats.Mismatches++
+			}
+		}
+		stats.Results = append(stats.Results, bp.results...)
+		if bp.err != nil && firstErr == nil && !errors.Is(bp.err, context.Canceled) {
+			firstErr = bp.err
 		}
 	}
-	return stats, nil
+	if firstErr == nil && ctx.Err() != nil && stats.Batches < len(batches) {
+		firstErr = ctx.Err()
+	}
+	return stats, firstErr
+}
+
+// batchPush is what pushing one batch of the plan gave.
+type batchPush struct {
+	batches, resent, retries int
+	results                  []PushResult
+	err                      error
+}
+
+// pushOne delivers one batch (twice when the plan re-sends it), pacing as one of workers.
+func (s *Servers) pushOne(ctx context.Context, b Batch, url string, secret []byte, workers int) batchPush {
+	const op = "sim.PushBluezone"
+	var out batchPush
+	items := make([]bluezone.Item, len(b.Records))
+	for i, ri := range b.Records {
+		items[i] = s.pop.BluezoneItem(s.pop.Records[ri])
+	}
+	body, err := json.Marshal(bluezone.Batch{BatchId: b.ID, Items: items})
+	if err != nil {
+		out.err = errs.E(errs.Other, op, err)
+		return out
+	}
+	deliveries := 1
+	if b.Resend {
+		deliveries = 2
+	}
+	for d := 1; d <= deliveries; d++ {
+		if err := s.pace(ctx, len(items)*workers); err != nil {
+			out.err = err
+			return out
+		}
+		resp, retries, err := s.pushBatch(ctx, url, secret, body)
+		out.retries += retries
+		if err != nil {
+			out.err = fmt.Errorf("batch %s: %w", b.ID, err)
+			return out
+		}
+		out.batches++
+		if d == 2 {
+			out.resent++
+		}
+		if len(resp.Results) != len(items) {
+			out.err = errs.E(errs.Invalid, op, fmt.Errorf("batch %s: %d results for %d items", b.ID, len(resp.Results), len(items)))
+			return out
+		}
+		for _, res := range resp.Results {
+			pr := PushResult{BatchID: b.ID, RecordID: res.DeclarationId, Delivery: d, Status: Outcome(res.Status), QRID: res.QrId}
+			for _, reason := range res.Reasons {
+				pr.Reasons = append(pr.Reasons, canonical.Reason(reason.Code))
+			}
+			out.results = append(out.results, pr)
+		}
+	}
+	return out
 }
 
 // matches reports whether an answer is the one the ground truth expects: accepted for a valid
@@ -185,36 +249,37 @@ func (s *Servers) pace(ctx context.Context, items int) error {
 }
 
 // pushBatch delivers one signed body, retrying what retrying can fix.
-func (s *Servers) pushBatch(ctx context.Context, url string, secret, body []byte, stats *PushStats) (pushResponse, error) {
+func (s *Servers) pushBatch(ctx context.Context, url string, secret, body []byte) (pushResponse, int, error) {
 	const op = "sim.PushBluezone"
 	backoff := 100 * time.Millisecond
+	retries := 0
 	var last error
 	for attempt := 1; attempt <= s.cfg.BluezoneAttempts; attempt++ {
 		if attempt > 1 {
-			stats.Retries++
+			retries++
 			wait := backoff
 			var ra *retryAfter
 			if errors.As(last, &ra) {
 				wait = max(wait, ra.after)
 			}
 			if err := s.cfg.Sleep(ctx, wait); err != nil {
-				return pushResponse{}, err
+				return pushResponse{}, retries, err
 			}
 			backoff = min(2*backoff, 10*time.Second)
 		}
 		resp, err := s.post(ctx, url, secret, body)
 		if err == nil {
-			return resp, nil
+			return resp, retries, nil
 		}
 		if !errs.Is(err, errs.Transient) {
-			return pushResponse{}, err
+			return pushResponse{}, retries, err
 		}
 		last = err
 		if ctx.Err() != nil {
-			return pushResponse{}, ctx.Err()
+			return pushResponse{}, retries, ctx.Err()
 		}
 	}
-	return pushResponse{}, errs.E(errs.Transient, op, fmt.Errorf("gave up after %d attempts: %w", s.cfg.BluezoneAttempts, last))
+	return pushResponse{}, retries, errs.E(errs.Transient, op, fmt.Errorf("gave up after %d attempts: %w", s.cfg.BluezoneAttempts, last))
 }
 
 // retryAfter is a transient failure that said how long to wait.

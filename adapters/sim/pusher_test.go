@@ -122,3 +122,36 @@ func TestPushBluezoneWithAWrongSecretStops(t *testing.T) {
 		t.Errorf("stats %+v", stats)
 	}
 }
+
+// TestPushBluezoneConcurrently: four senders give the same answers, in the plan's order, as one.
+func TestPushBluezoneConcurrently(t *testing.T) {
+	pop := Generate(Config{Seed: 15, People: 800, Declarations: 2400, WrongShare: 0.05, BatchSize: 60, ResendShare: 0.2})
+	now := pop.Config.Epoch
+	push := func(workers int) PushStats {
+		h, err := bluezone.NewHandler(bluezone.Config{Secret: testSecret, Now: func() time.Time { return now }}, &validatingSink{now: now, seen: map[string]bool{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gateway := httptest.NewServer(h)
+		defer gateway.Close()
+		s := startServers(t, pop, ServerConfig{Now: func() time.Time { return now }, Sleep: (&sleeper{}).Sleep, BluezoneWorkers: workers, BluezoneRate: 500})
+		stats, err := s.PushBluezone(context.Background(), gateway.URL, testSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stats
+	}
+	one, four := push(1), push(4)
+	if one.Mismatches != 0 || four.Mismatches != 0 {
+		t.Errorf("mismatches: %d with one sender, %d with four", one.Mismatches, four.Mismatches)
+	}
+	if len(one.Results) != len(four.Results) || one.Batches != four.Batches || one.Accepted != four.Accepted || one.Duplicate != four.Duplicate || one.Rejected != four.Rejected {
+		t.Fatalf("one sender %+v, four %+v", one, four)
+	}
+	for i := range one.Results {
+		a, b := one.Results[i], four.Results[i]
+		if a.RecordID != b.RecordID || a.Delivery != b.Delivery || a.Status != b.Status {
+			t.Fatalf("result %d: %+v with one sender, %+v with four", i, a, b)
+		}
+	}
+}

@@ -32,6 +32,7 @@ type ServerConfig struct {
 	// gives up (default 10).
 	BluezoneRate     float64
 	BluezoneAttempts int
+	BluezoneWorkers  int          // batches in flight at once (default 1)
 	BluezoneClient   *http.Client // default: a client with a 30 s time-out
 
 	Seed   int64                                            // seeds the fault draws (default: the population's seed)

@@ -54,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pushTo, "push-to", "", "gateway HTTP base URL to push Bluezone's declarations to, e.g. http://127.0.0.1:7401 (empty: no push)")
 	fs.Float64Var(&s.BluezoneRate, "rate", 0, "Bluezone declarations pushed per second (0: as fast as the gateway answers)")
 	fs.IntVar(&s.BluezoneAttempts, "push-attempts", 10, "attempts per Bluezone batch before the push gives up")
+	fs.IntVar(&s.BluezoneWorkers, "push-workers", 1, "Bluezone batches in flight at once")
 	fs.StringVar(&o.groundTruth, "ground-truth", "", "write the ground truth (JSON lines: records, re-deliveries, identities, people, demo QRs, summary) to this file")
 
 	downs := map[string]*string{}
