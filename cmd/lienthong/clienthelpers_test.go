@@ -40,7 +40,8 @@ func testCredentials() []auth.Credential {
 
 // startTestGateway starts a real gateway (embedded store in a temp folder, real gRPC
 // listener) with creds and returns its gRPC address; it is shut down when the test ends.
-func startTestGateway(t *testing.T, creds []auth.Credential) string {
+// adjust, if any, changes the configuration before the start.
+func startTestGateway(t *testing.T, creds []auth.Credential, adjust ...func(*config.Config)) string {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -50,6 +51,9 @@ func startTestGateway(t *testing.T, creds []auth.Credential) string {
 	// Generous limits: the tests are not about rate limiting.
 	for role := range cfg.Limits {
 		cfg.Limits[role] = config.Limit{Rate: 10000, Burst: 10000}
+	}
+	for _, f := range adjust {
+		f(&cfg)
 	}
 	gw, err := startGateway(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -161,7 +161,8 @@ func (o *importOptions) run(cf *clientFlags, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr)
 			}
 			closeReport()
-			cf.rpcFailed(stderr, "import", fmt.Errorf("chunk %d of %d (records %d to %d): %w", i+1, len(chunks), c.firstIndex+1, c.firstIndex+c.records, err))
+			fmt.Fprintf(stderr, "lienthong import: chunk %d of %d (records %d to %d of %s) was not stored\n", i+1, len(chunks), c.firstIndex+1, c.firstIndex+c.records, o.file)
+			cf.rpcFailed(stderr, "import", err)
 			fmt.Fprintf(stderr, "%d of %d chunks are committed (in %s); run the same command again to go on from chunk %d\n",
 				len(state.Committed), len(chunks), o.statePath, i+1)
 			return exitFail
