@@ -56,8 +56,8 @@ func (k keyspace) lease(name string) string  { return k.ns + ":{l:" + name + "}:
 func (k keyspace) token(name string) string  { return k.ns + ":{l:" + name + "}:token" } // the fencing token, never expires
 func (k keyspace) cursor(name string) string { return k.ns + ":{l:" + name + "}:cursor" }
 
-// recordField is a RecordKey as one hash field: platform, record id, version, separated by
-// 0x1f (unit separator), which none of them contains after Normalize.
+// recordField is a RecordKey as one hash field or index member: the platform and the
+// record id length-prefixed, then the version, so that no two keys share a field.
 func recordField(k store.RecordKey) string {
-	return string(k.Platform) + "\x1f" + k.RecordID + "\x1f" + k.Version
+	return strconv.Itoa(len(k.Platform)) + ":" + string(k.Platform) + strconv.Itoa(len(k.RecordID)) + ":" + k.RecordID + k.Version
 }

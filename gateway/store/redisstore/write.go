@@ -45,17 +45,15 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	var rejections []*scriptCall
 	var rejIdx []int
 	for i, it := range items {
+		if err := it.Check(); err != nil {
+			return nil, errs.Errorf(errs.Invalid, op, "item %d: %w", i, err)
+		}
 		switch {
-		case (it.Accepted == nil) == (it.Rejected == nil):
-			return nil, errs.Errorf(errs.Invalid, op, "item %d: exactly one of accepted and rejected must be set", i)
 		case it.Rejected != nil:
 			rejections = append(rejections, s.rejectCall(it.Rejected, recordField(it.Key())))
 			rejIdx = append(rejIdx, i)
 		default:
 			q := it.Accepted.QRID
-			if q == "" {
-				return nil, errs.Errorf(errs.Invalid, op, "item %d: accepted.qrid: required", i)
-			}
 			g := byQRID[q]
 			if g == nil {
 				g = &group{qrid: q}
