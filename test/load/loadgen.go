@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// bearer sends a bearer token with every call (plain loopback: a benchmark only).
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// pool is a fixed set of client connections shared by the workers of one run.
+type pool []*grpc.ClientConn
+
+func dialPool(addr, token string, n int) (pool, error) {
+	var p pool
+	for i := 0; i < n; i++ {
+		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(bearer(token)),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p = append(p, cc)
+	}
+	return p, nil
+}
+
+func (p pool) close() {
+	for _, cc := range p {
+		cc.Close()
+	}
+}
+
+// latencies summarizes one closed-loop run.
+type latencies struct {
+	Requests, Errors int
+	Elapsed          time.Duration
+	P50, P99, P999   time.Duration
+	FirstError       error
+}
+
+// RPS is completed requests (errors included) per second.
+func (l latencies) RPS() float64 {
+	if l.Elapsed <= 0 {
+		return 0
+	}
+	return float64(l.Requests) / l.Elapsed.Seconds()
+}
+
+// call is one request of a closed loop; worker is the caller's index and rng its own source.
+type call func(ctx context.Context, worker int, rng *rand.Rand) error
+
+// closedLoop runs workers goroutines, each sending its next request as soon as the previous
+// one is answered, for dur, and measures every request's latency.
+func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) latencies {
+	var (
+		mu  sync.Mutex
+		all []time.Duration
+		res latencies
+		wg  sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(dur)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 0x6c6f6164))
+			lat := make([]time.Duration, 0, 4096)
+			errors := 0
+			var first error
+			for ctx.Err() == nil {
+				t := time.Now()
+				if t.After(deadline) {
+					break
+				}
+				err := fn(ctx, w, rng)
+				lat = append(lat, time.Since(t))
+				if err != nil {
+					errors++
+					if first == nil {
+						first = err
+					}
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			res.Errors += errors
+			if res.FirstError == nil {
+				res.FirstError = first
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	res.Requests = len(all)
+	slices.Sort(all)
+	res.P50, res.P99, res.P999 = quantile(all, 0.50), quantile(all, 0.99), quantile(all, 0.999)
+	return res
+}
+
+// quantile is the nearest-rank quantile of sorted durations.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(len(sorted)-1, i))]
+}

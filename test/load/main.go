@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if code, ok := serveEchoIfAsked(); ok {
+		os.Exit(code)
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the harness's flags.
+type options struct {
+	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations int
+	duration                                                                       time.Duration
+	out                                                                            string
+	stores                                                                         []string
+	smoke, noDemo                                                                  bool
+	seed                                                                           int64
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.identities, "identities", 1_000_000, "identities to preload (2.4 simulated declarations each)")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long each closed-loop run lasts (echo, then lookup)")
+	fs.IntVar(&o.concurrency, "concurrency", 50, "closed-loop workers for lookup, echo and redis-benchmark -c")
+	fs.IntVar(&o.conns, "conns", 4, "gRPC connections in each client pool")
+	fs.IntVar(&o.streams, "streams", 4, "concurrent ingest streams (and concurrent native calls)")
+	fs.IntVar(&o.nativeRows, "native", 100_000, "tokhaiyte CSV rows sent through SubmitNativeRecords (1,000 per call)")
+	fs.IntVar(&o.samples, "samples", 1000, "people whose signed, chip-card and 1405 QRs join the lookup mix")
+	fs.IntVar(&o.demoDeclarations, "demo-declarations", 0, "declarations of `lienthong demo --once` (0: its default 96,347)")
+	fs.BoolVar(&o.noDemo, "no-demo", false, "skip the demo run")
+	stores := fs.String("stores", "embedded,redis", "stores to measure, in order")
+	fs.Int64Var(&o.seed, "seed", 20211127, "seed of the simulated population")
+	fs.StringVar(&o.out, "out", "results.md", "results file (markdown)")
+	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds on ~2,000 identities and both stores, to check the harness runs")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.smoke {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		def := func(name string, p *int, v int) {
+			if !set[name] {
+				*p = v
+			}
+		}
+		def("identities", &o.identities, 2000)
+		def("native", &o.nativeRows, 2000)
+		def("samples", &o.samples, 50)
+		def("demo-declarations", &o.demoDeclarations, 2000)
+		if !set["duration"] {
+			o.duration = 2 * time.Second
+		}
+	}
+	for _, s := range strings.Split(*stores, ",") {
+		if s = strings.TrimSpace(s); s != "embedded" && s != "redis" {
+			return o, fmt.Errorf("--stores: %q is neither embedded nor redis", s)
+		}
+		o.stores = append(o.stores, strings.TrimSpace(s))
+	}
+	if o.identities < 10 || o.concurrency < 1 || o.conns < 1 || o.streams < 1 || o.duration <= 0 {
+		return o, errors.New("--identities must be at least 10, and --concurrency, --conns, --streams and --duration positive")
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "load:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := measure(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 1
+	}
+	text := rep.markdown()
+	if err := os.WriteFile(o.out, []byte(text), 0o644); err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 1
+	}
+	fmt.Fprint(stdout, text)
+	return 0
+}
+
+// measure runs every phase and returns the report.
+func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
+	rep := &report{opts: o, started: time.Now().UTC(), loadBefore: loadAvg()}
+	dir, err := os.MkdirTemp("", "lienthong-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	step := func(format string, a ...any) {
+		fmt.Fprintf(log, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
+	}
+	step("building cmd/lienthong")
+	bin, err := buildGateway(dir)
+	if err != nil {
+		return nil, err
+	}
+	step("generating %d identities (%d declarations) and %d native rows", o.identities, int(float64(o.identities)*declarationsPerIdentity), o.nativeRows)
+	t := time.Now()
+	w := buildWorkload(o.seed, o.identities, o.nativeRows, o.samples, time.Now().UTC().Truncate(time.Second))
+	rep.generation = time.Since(t)
+	step("generated %d declarations in %d streams (%d left out: invalid UTF-8), %d native payloads in %v", w.declarations, len(w.streams), w.unsendable, len(w.native), rep.generation.Round(time.Millisecond))
+
+	echo, err := startEcho(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer echo.stop()
+
+	for _, kind := range o.stores {
+		sr, err := measureStore(ctx, o, kind, bin, filepath.Join(dir, kind), w, echo.addr, step)
+		if err != nil {
+			return nil, fmt.Errorf("%s store: %w", kind, err)
+		}
+		rep.stores = append(rep.stores, sr)
+	}
+	if !o.noDemo {
+		step("running lienthong demo --once")
+		d, err := runDemo(ctx, bin, o.demoDeclarations)
+		if err != nil {
+			return nil, err
+		}
+		rep.demo = &d
+		step("demo: %v for %d deliveries", d.Wall, d.Deliveries)
+	}
+	rep.loadAfter = loadAvg()
+	return rep, nil
+}
+
+// storeRun is everything measured on one store.
+type storeRun struct {
+	kind           string
+	ingest, native ingestResult
+	echo, lookup   latencies
+	redis          *latencies // redis-benchmark GET, Redis store only
+	rssKiB         int64
+	redisBytes     int64 // used_memory after the preload minus before
+	mix            *lookupMix
+}
+
+func measureStore(ctx context.Context, o options, kind, bin, dir string, w *workload, echoAddr string, step func(string, ...any)) (storeRun, error) {
+	sr := storeRun{kind: kind}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return sr, err
+	}
+	var rs *redisServer
+	redisURL := ""
+	var before int64
+	if kind == "redis" {
+		var err error
+		if rs, err = startRedis(ctx, dir); err != nil {
+			return sr, err
+		}
+		defer rs.stop()
+		redisURL = "redis://" + rs.addr
+		if before, err = rs.usedMemory(); err != nil {
+			return sr, err
+		}
+	}
+	step("%s: starting lienthong serve", kind)
+	gw, addr, err := startGateway(ctx, bin, dir, redisURL)
+	if err != nil {
+		return sr, err
+	}
+	defer gw.stop()
+	partners, closePartners, err := partnerPools(addr, o.conns)
+	if err != nil {
+		return sr, err
+	}
+	defer closePartners()
+
+	step("%s: preloading %d declarations through StreamDeclarations (%d streams at a time)", kind, w.declarations, o.streams)
+	if sr.ingest, err = ingestStreams(ctx, partners, w, o.streams); err != nil {
+		return sr, err
+	}
+	step("%s: %d identities, %.0f declarations/s", kind, len(sr.ingest.QRIDs), sr.ingest.PerSecond())
+	if rs != nil {
+		after, err := rs.usedMemory()
+		if err != nil {
+			return sr, err
+		}
+		sr.redisBytes = after - before
+	}
+	if sr.mix, err = buildMix(ctx, partners, w, sr.ingest); err != nil {
+		return sr, err
+	}
+
+	checkpoint, err := dialPool(addr, tokCheckpoint, o.conns)
+	if err != nil {
+		return sr, err
+	}
+	defer checkpoint.close()
+	echoPool, err := dialPool(echoAddr, tokCheckpoint, o.conns)
+	if err != nil {
+		return sr, err
+	}
+	defer echoPool.close()
+	warm := min(2*time.Second, o.duration/5)
+	step("%s: echo baseline, %d workers, %v (after %v warm-up)", kind, o.concurrency, o.duration, warm)
+	runEcho(ctx, echoPool, o.concurrency, warm)
+	sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
+	step("%s: lookups, %d workers, %v", kind, o.concurrency, o.duration)
+	runLookups(ctx, checkpoint, sr.mix, o.concurrency, warm)
+	sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
+	step("%s: echo %.0f/s, lookup %.0f/s (%d errors)", kind, sr.echo.RPS(), sr.lookup.RPS(), sr.lookup.Errors)
+
+	step("%s: native ingest of %d tokhaiyte CSV rows", kind, w.nativeRows)
+	if sr.native, err = ingestNative(ctx, partners["tokhaiyte"], w, o.streams); err != nil {
+		return sr, err
+	}
+	if sr.rssKiB, err = gw.rssKiB(); err != nil {
+		return sr, err
+	}
+	if rs != nil {
+		requests := max(20_000, int(o.duration.Seconds()*50_000))
+		step("%s: redis-benchmark -t get -c %d -n %d", kind, o.concurrency, requests)
+		l, err := redisBench(ctx, rs, o.concurrency, requests)
+		if err != nil {
+			return sr, err
+		}
+		sr.redis = &l
+	}
+	return sr, nil
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Targets of issue 7, checked as ratios measured in the same run.
+const (
+	targetLookupEmbeddedRPS = 0.8    // × echo requests/s
+	targetLookupEmbeddedP99 = 2.0    // × echo p99, at most
+	targetLookupRedisRPS    = 0.6    // × echo requests/s
+	targetIngestPerSecond   = 20_000 // canonical declarations/s through streams, each store
+	targetDemoWall          = 10 * time.Second
+	targetRedisPerIdentity  = 1024 // bytes
+)
+
+// report is one harness run.
+type report struct {
+	opts                  options
+	started               time.Time
+	loadBefore, loadAfter string
+	generation            time.Duration
+	stores                []storeRun
+	demo                  *demoResult
+}
+
+func (r *report) store(kind string) *storeRun {
+	for i := range r.stores {
+		if r.stores[i].kind == kind {
+			return &r.stores[i]
+		}
+	}
+	return nil
+}
+
+// markdown renders the results file.
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	o := r.opts
+	mode := ""
+	if o.smoke {
+		mode = " (smoke mode: figures are not meaningful)"
+	}
+	p("# Liên thông load results%s\n\n", mode)
+	p("- Date: %s\n", r.started.Format(time.RFC3339))
+	p("- Machine: %d CPUs (nproc), %s memory, CPU %s\n", runtime.NumCPU(), memTotal(), cpuModel())
+	p("- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	p("- Load average (1, 5, 15 min): %s at start, %s at end (the machine is shared: compare ratios, not absolutes)\n", r.loadBefore, r.loadAfter)
+	p("- Run: %d identities requested, %v per closed-loop run, %d workers, %d connections per pool, %d ingest streams, %d native rows\n\n",
+		o.identities, o.duration, o.concurrency, o.conns, o.streams, o.nativeRows)
+
+	p("## Lookup (closed loop; mix: 90%% known QR ids, 3%% unknown ids, 3%% signed QRs, 2%% chip cards, 2%% 1405 QRs)\n\n")
+	p("| run | requests/s | p50 | p99 | p99.9 | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		row := func(name string, l latencies, p999 bool) {
+			q := ms(l.P999)
+			if !p999 {
+				q = "n/a"
+			}
+			p("| %s | %.0f | %s | %s | %s | %d | %d |\n", name, l.RPS(), ms(l.P50), ms(l.P99), q, l.Requests, l.Errors)
+		}
+		row("echo (gRPC health Check), "+s.kind+" run", s.echo, true)
+		row("lookup, "+s.kind+" store", s.lookup, true)
+		if s.redis != nil {
+			row("redis-benchmark GET -c "+fmt.Sprint(o.concurrency), *s.redis, false)
+		}
+	}
+	for _, s := range r.stores {
+		if s.lookup.FirstError != nil {
+			p("\nFirst lookup error (%s): %v\n", s.kind, s.lookup.FirstError)
+		}
+	}
+
+	p("\n## Ingest\n\n| phase | store | declarations | accepted | duplicate | rejected | seconds | declarations/s |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		p("| StreamDeclarations, canonical, 1,000 per message | %s | %d | %d | %d | %d | %.2f | %.0f |\n", s.kind,
+			s.ingest.Declarations, s.ingest.Accepted, s.ingest.Duplicate, s.ingest.Rejected, s.ingest.Elapsed.Seconds(), s.ingest.PerSecond())
+		p("| SubmitNativeRecords, tokhaiyte CSV, 1,000 per call | %s | %d | %d | %d | %d | %.2f | %.0f |\n", s.kind,
+			s.native.Declarations, s.native.Accepted, s.native.Duplicate, s.native.Rejected, s.native.Elapsed.Seconds(), s.native.PerSecond())
+	}
+	if r.demo != nil {
+		p("| lienthong demo --once, simulated partners end to end | embedded | %d | | | | %.2f | %.0f |\n",
+			r.demo.Deliveries, r.demo.Wall.Seconds(), float64(r.demo.Deliveries)/r.demo.Wall.Seconds())
+	}
+
+	p("\n## Memory\n\n| store | identities | gateway RSS at end | Redis used_memory growth | Redis bytes per identity | Redis bytes per declaration |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		ids := len(s.ingest.QRIDs)
+		if s.kind == "redis" {
+			p("| %s | %d | %.1f MiB | %.1f MiB | %.0f | %.0f |\n", s.kind, ids, float64(s.rssKiB)/1024, float64(s.redisBytes)/(1<<20),
+				perUnit(s.redisBytes, ids), perUnit(s.redisBytes, s.ingest.Accepted))
+		} else {
+			p("| %s | %d | %.1f MiB | n/a | n/a | n/a |\n", s.kind, ids, float64(s.rssKiB)/1024)
+		}
+	}
+
+	p("\n## Targets (ratios from this run)\n\n| target | measured | met |\n|---|---:|---|\n")
+	target := func(name, measured string, ok bool) {
+		p("| %s | %s | %s |\n", name, measured, metText(ok))
+	}
+	if s := r.store("embedded"); s != nil {
+		rps, p99 := ratio(s.lookup.RPS(), s.echo.RPS()), ratio(float64(s.lookup.P99), float64(s.echo.P99))
+		target(fmt.Sprintf("lookup embedded ≥ %.1f × echo requests/s", targetLookupEmbeddedRPS), fmt.Sprintf("%.2f ×", rps), rps >= targetLookupEmbeddedRPS)
+		target(fmt.Sprintf("lookup embedded p99 ≤ %.0f × echo p99", targetLookupEmbeddedP99), fmt.Sprintf("%.2f ×", p99), p99 <= targetLookupEmbeddedP99)
+	}
+	if s := r.store("redis"); s != nil {
+		rps := ratio(s.lookup.RPS(), s.echo.RPS())
+		target(fmt.Sprintf("lookup Redis ≥ %.1f × echo requests/s", targetLookupRedisRPS), fmt.Sprintf("%.2f ×", rps), rps >= targetLookupRedisRPS)
+	}
+	for _, s := range r.stores {
+		target(fmt.Sprintf("canonical ingest ≥ %d/s, %s", targetIngestPerSecond, s.kind), fmt.Sprintf("%.0f/s", s.ingest.PerSecond()), s.ingest.PerSecond() >= targetIngestPerSecond)
+	}
+	if r.demo != nil {
+		name := fmt.Sprintf("demo end to end < %v", targetDemoWall)
+		if o.demoDeclarations > 0 {
+			name += fmt.Sprintf(" (run with %d declarations, not 96,347)", o.demoDeclarations)
+		}
+		target(name, r.demo.Wall.Round(time.Millisecond).String(), r.demo.Wall < targetDemoWall)
+	}
+	if s := r.store("redis"); s != nil {
+		per := perUnit(s.redisBytes, len(s.ingest.QRIDs))
+		target(fmt.Sprintf("Redis ≤ %d bytes per identity", targetRedisPerIdentity), fmt.Sprintf("%.0f B", per), per <= targetRedisPerIdentity)
+	}
+	p("\nWorkload generation (not timed in any figure): %v.\n", r.generation.Round(time.Millisecond))
+	return b.String()
+}
+
+func metText(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func perUnit(bytes int64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(bytes) / float64(n)
+}
+
+// memTotal is MemTotal from /proc/meminfo, in GiB.
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return "unknown"
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
