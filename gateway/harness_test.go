@@ -339,6 +339,17 @@ func fieldViolations(err error) []string {
 	return out
 }
 
+// violationDescription returns the first field violation's description of err.
+func violationDescription(err error) string {
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0].GetDescription()
+		}
+	}
+	return ""
+}
+
 // wantViolation fails the test unless err is InvalidArgument with the field violation.
 func wantViolation(t *testing.T, err error, field, reason string) {
 	t.Helper()

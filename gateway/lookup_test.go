@@ -224,20 +224,27 @@ func TestLookupRefusesBadSignedQRs(t *testing.T) {
 	tests := []struct {
 		name string
 		qr   string
+		says string // what the operator reads, in the violation's description
 	}{
-		{"forged signature", string(forged)},
-		{"expired", sign(t, cur.ID, cur.Private, now.Add(-80*time.Hour), now.Add(-8*time.Hour))},
+		{"forged signature", string(forged), "signature"},
+		// The person must show a fresh QR: the message says so.
+		{"expired", sign(t, cur.ID, cur.Private, now.Add(-80*time.Hour), now.Add(-8*time.Hour)), "expired"},
 		// The current key's id, someone else's key.
-		{"wrong key", sign(t, cur.ID, otherPriv, now, now.Add(time.Hour))},
-		{"unknown key id", sign(t, "k-unknown", otherPriv, now, now.Add(time.Hour))},
-		{"truncated", w.anSigned[:len(w.anSigned)-20]},
-		{"garbage", "hello world"},
-		{"empty", ""},
+		{"wrong key", sign(t, cur.ID, otherPriv, now, now.Add(time.Hour)), "signature"},
+		{"unknown key id", sign(t, "k-unknown", otherPriv, now, now.Add(time.Hour)), "unknown key"},
+		{"truncated", w.anSigned[:len(w.anSigned)-20], "truncated"},
+		{"newer format", "LT2.AAAA", "update the checkpoint app"},
+		{"garbage", "hello world", "not a QR code"},
+		{"empty", "", ""},
+		{"over 2 KiB", strings.Repeat("A", 2049), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := w.h.client(tokCheckpoint).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: tc.qr})
 			wantViolation(t, err, "qr", "malformed")
+			if d := violationDescription(err); !strings.Contains(d, tc.says) {
+				t.Errorf("description %q does not say %q", d, tc.says)
+			}
 		})
 	}
 }
@@ -266,5 +273,10 @@ func TestLookupFollowsAnAlias(t *testing.T) {
 	resp, err := tk.ingest.GetSignedQR(ctx(t), &lienthongv1.GetSignedQRRequest{Person: &lienthongv1.GetSignedQRRequest_QrId{QrId: weak.GetQrId()}})
 	if err != nil || resp.GetQrId() != strong.GetQrId() {
 		t.Fatalf("GetSignedQR by the weak id: %v, %v", resp, err)
+	}
+	// A ministry reading the history by the old id gets the person's whole history.
+	hist, err := h.client(tokMinistry).audit.GetHistory(ctx(t), &lienthongv1.GetHistoryRequest{QrId: weak.GetQrId(), Reason: "alias check"})
+	if err != nil || hist.GetQrId() != strong.GetQrId() || len(hist.GetDeclarations()) != 2 {
+		t.Fatalf("GetHistory by the weak id: qr_id %s, %d declarations, %v", hist.GetQrId(), len(hist.GetDeclarations()), err)
 	}
 }
