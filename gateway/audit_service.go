@@ -177,7 +177,9 @@ func (s *auditService) ListRejections(ctx context.Context, req *lienthongv1.List
 	}
 	resp := &lienthongv1.ListRejectionsResponse{NextPageToken: next}
 	for _, r := range rs {
-		resp.Rejections = append(resp.Rejections, &lienthongv1.Rejection{Declaration: declarationToPB(r.Declaration), Violations: violationsToPB(r.Violations)})
+		rej := &lienthongv1.Rejection{Declaration: declarationToPB(r.Declaration), Violations: violationsToPB(r.Violations)}
+		validUTF8(rej.ProtoReflect())
+		resp.Rejections = append(resp.Rejections, rej)
 	}
 	return resp, nil
 }
