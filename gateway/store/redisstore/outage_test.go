@@ -262,3 +262,42 @@ func TestClusterNodeOutageIsTransientAndRecovers(t *testing.T) {
 		return err == nil
 	})
 }
+
+// TestPurgeInTheCutoffMillisecond: a version declared in the cutoff's own millisecond but
+// before it is purged, one at the cutoff is kept, and Purge ends.
+func TestPurgeInTheCutoffMillisecond(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cutoff := day0.Add(500 * time.Microsecond)
+	before := testDecl(canonical.PlatformNCOVI, "n-before", day0.Add(100*time.Microsecond)) // same millisecond, earlier
+	at := testDecl(canonical.PlatformBluezone, "b-at", cutoff)
+	if _, err := s.WriteBatch(ctx, []store.Item{accepted("qA", before), accepted("qA", at), accepted("qB", at)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Purge(ctx, cutoff)
+	if err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v; want 1", n, err)
+	}
+	for _, q := range []string{"qA", "qB"} {
+		h, err := s.History(ctx, q)
+		if err != nil || len(h) != 1 || h[0].Source.RecordID != "b-at" {
+			t.Errorf("History(%s) = %v, %v; want only b-at", q, records(h), err)
+		}
+	}
+	if n, err := s.Purge(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("second Purge = %d, %v", n, err)
+	}
+}
+
+func records(ds []canonical.Declaration) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Source.RecordID)
+	}
+	return out
+}

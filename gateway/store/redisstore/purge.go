@@ -15,38 +15,66 @@ import (
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
+// purgePage is how many index entries Purge reads from one bucket at a time.
+const purgePage = 1000
+
 // Purge deletes declaration versions and rejections declared before cutoff and rebuilds the
 // affected views from the versions that remain (counters are kept). It finds identities by
 // the per-bucket index of each identity's oldest declared time, and rejections by their
-// time-ordered index: no scan of the key space.
+// time-ordered index, a page per bucket at a time: no scan of the key space.
+//
+// An identity whose oldest version is in the cutoff's own millisecond is read once at the
+// end; every other entry it reads is removed or moved past the cutoff, so the pages end.
+// Purging is idempotent: replicas may purge at the same time.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 	const op = "redisstore.Purge"
+	cutoffMs := strconv.FormatInt(cutoff.UnixMilli(), 10)
 	total := 0
-	max := strconv.FormatInt(cutoff.UnixMilli(), 10)
-	pipe := s.c.Pipeline()
-	olds := make([]*redis.StringSliceCmd, buckets)
-	rejs := make([]*redis.StringSliceCmd, buckets)
-	for b := 0; b < buckets; b++ {
-		olds[b] = pipe.ZRangeByScore(ctx, s.k.oldest(b), &redis.ZRangeBy{Min: "-inf", Max: max})
-		rejs[b] = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.k.rejectionIndex(b), ByLex: true, Start: "[a|", Stop: "(a|" + stamp(cutoff)})
+	ranges := []func(b int) redis.ZRangeArgs{
+		func(b int) redis.ZRangeArgs { // identities with a version before the cutoff's millisecond
+			return redis.ZRangeArgs{Key: s.k.oldest(b), ByScore: true, Start: "-inf", Stop: "(" + cutoffMs, Count: purgePage}
+		},
+		func(b int) redis.ZRangeArgs { // identities whose oldest version is in that millisecond
+			return redis.ZRangeArgs{Key: s.k.oldest(b), ByScore: true, Start: cutoffMs, Stop: cutoffMs}
+		},
+		func(b int) redis.ZRangeArgs { // rejections before the cutoff
+			return redis.ZRangeArgs{Key: s.k.rejectionIndex(b), ByLex: true, Start: "[a|", Stop: "(a|" + stamp(cutoff), Count: purgePage}
+		},
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, classify(op, err)
-	}
-	for b := 0; b < buckets; b++ {
-		for _, q := range olds[b].Val() {
-			n, err := s.purgeIdentity(ctx, q, cutoff)
-			if err != nil {
-				return total, classify(op, err)
-			}
-			total += n
+	for i, rangeOf := range ranges {
+		active := make([]int, buckets)
+		for b := range active {
+			active[b] = b
 		}
-		for _, m := range rejs[b].Val() {
-			n, err := s.purgeRejection(ctx, strings.TrimPrefix(m, "a|"))
-			if err != nil {
+		for len(active) > 0 {
+			pipe := s.c.Pipeline()
+			cmds := make([]*redis.StringSliceCmd, len(active))
+			for j, b := range active {
+				cmds[j] = pipe.ZRangeArgs(ctx, rangeOf(b))
+			}
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 				return total, classify(op, err)
 			}
-			total += n
+			var full []int
+			for j, c := range cmds {
+				for _, m := range c.Val() {
+					var n int
+					var err error
+					if i < 2 {
+						n, err = s.purgeIdentity(ctx, m, cutoff)
+					} else {
+						n, err = s.purgeRejection(ctx, strings.TrimPrefix(m, "a|"))
+					}
+					if err != nil {
+						return total, classify(op, err)
+					}
+					total += n
+				}
+				if i != 1 && len(c.Val()) == purgePage {
+					full = append(full, active[j])
+				}
+			}
+			active = full
 		}
 	}
 	return total, nil
@@ -64,8 +92,9 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		if err != nil {
 			return 0, err
 		}
-		if st.alias != "" {
-			return 0, nil
+		if st.alias != "" || !st.exists {
+			// No identity of its own (any more): its index entry is stale.
+			return 0, s.c.ZRem(ctx, s.k.oldest(bucketOf(q)), q).Err()
 		}
 		all, err := versionsOf(dc)
 		if err != nil {
@@ -80,10 +109,6 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 				keep = append(keep, d)
 			}
 		}
-		if len(gone) == 0 {
-			// Only declarations in the cutoff's own millisecond: nothing is older.
-			return 0, nil
-		}
 		// Rebuild the view from what remains; the identity stays verified if it was.
 		sortHistory(keep)
 		v := store.View{}
@@ -91,17 +116,18 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			v, _ = store.Apply(v, store.Accepted{Declaration: d, QRID: q, Verified: st.view.Verified})
 		}
 		newView, versions, oldest := "", "", ""
-		if len(keep) > 0 {
+		switch {
+		case len(gone) == 0:
+			// Nothing older than the cutoff (a version in its own millisecond): keep the
+			// identity as it is, only set its index entry to its exact oldest time.
+			v = st.view
+			newView, versions = viewValue(&st.view, st.gen), encodeVersions(all)
+			oldest = oldestMs(keep)
+		case len(keep) > 0:
 			v.Revision = st.rev + 1
 			newView = viewValue(&v, st.gen+1)
 			versions = encodeVersions(keep)
-			min := keep[0].DeclaredAt
-			for _, d := range keep[1:] {
-				if d.DeclaredAt.Before(min) {
-					min = d.DeclaredAt
-				}
-			}
-			oldest = strconv.FormatInt(min.UnixMilli(), 10)
+			oldest = oldestMs(keep)
 		}
 		removed, added := diff(incMembers(&st.view), incMembers(&v))
 		args := []any{st.token(), newView, versions, q, oldest, len(removed)}
@@ -135,12 +161,28 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 	return 0, errs.Errorf(errs.Conflict, "redisstore.Purge", "identity %q still contended", q)
 }
 
+// oldestMs is the index score of ds: the oldest declared time in Unix milliseconds ("" for
+// none, which removes the entry).
+func oldestMs(ds []canonical.Declaration) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	min := ds[0].DeclaredAt
+	for _, d := range ds[1:] {
+		if d.DeclaredAt.Before(min) {
+			min = d.DeclaredAt
+		}
+	}
+	return strconv.FormatInt(min.UnixMilli(), 10)
+}
+
 func (s *Store) purgeRejection(ctx context.Context, suffix string) (int, error) {
 	field := suffix[strings.IndexByte(suffix, '|')+1:]
 	b := bucketOf(field)
 	v, err := s.c.HGet(ctx, s.k.rejections(b), field).Result()
 	if errors.Is(err, redis.Nil) {
-		return 0, nil
+		// Purged meanwhile (another replica): make sure its entry goes too.
+		return 0, s.c.ZRem(ctx, s.k.rejectionIndex(b), "a|"+suffix).Err()
 	}
 	if err != nil {
 		return 0, err
