@@ -82,3 +82,17 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeVersions(string(b))
 	})
 }
+
+// BenchmarkDecodeView is the CPU a lookup spends on the stored view (inflate + decode).
+func BenchmarkDecodeView(b *testing.B) {
+	v, _ := store.Apply(store.View{}, store.Accepted{Declaration: realistic(1, canonical.PlatformNCOVI, day0), QRID: qridOf(1), Verified: true})
+	v, _ = store.Apply(v, store.Accepted{Declaration: realistic(1, canonical.PlatformBluezone, day0.Add(time.Hour)), QRID: qridOf(1)})
+	val := viewValue(&v, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseStored(val); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(val)), "stored-bytes")
+}
