@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -70,5 +71,35 @@ func TestSentinelReportsMaster(t *testing.T) {
 	s := StartSentinel(t, m, "lienthong")
 	if got, err := s.Do("SENTINEL", "get-master-addr-by-name", "lienthong"); err != nil || strings.ReplaceAll(got, "\n", ":") != m.Addr() {
 		t.Fatalf("sentinel master = %q, %v; want %s", got, err, m.Addr())
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message instead of stopping.
+type fatalRecorder struct {
+	testing.TB
+	msgs []string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msgs = append(f.msgs, fmt.Sprintf(format, args...))
+}
+
+func TestMissingRedisFailsNeverSkips(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no redis-server here
+	for _, tt := range []struct {
+		ci   string
+		want string
+	}{
+		{"true", "in CI"},
+		{"", "run test/run, which installs it"},
+	} {
+		t.Setenv("CI", tt.ci)
+		f := &fatalRecorder{TB: t}
+		requireBinaries(f)
+		if len(f.msgs) == 0 || !strings.Contains(f.msgs[0], tt.want) {
+			t.Errorf("CI=%q: failures %q, want one mentioning %q", tt.ci, f.msgs, tt.want)
+		}
 	}
 }
