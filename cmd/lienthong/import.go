@@ -193,10 +193,10 @@ func (o *importOptions) run(cf *clientFlags, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	sum := state.sum()
-	fmt.Fprintf(stdout, "%s: %d records in %d chunks: accepted %d, duplicate %d, rejected %d\n",
-		o.file, total, len(chunks), sum.Accepted, sum.Duplicate, sum.Rejected)
+	fmt.Fprintf(stdout, "%s: %s in %s: accepted %d, duplicate %d, rejected %d\n",
+		o.file, plural(total, "record"), plural(len(chunks), "chunk"), sum.Accepted, sum.Duplicate, sum.Rejected)
 	if skipped := state.skipped; skipped > 0 {
-		fmt.Fprintf(stdout, "(%d chunks committed by an earlier run were skipped; their counts are included)\n", skipped)
+		fmt.Fprintf(stdout, "(%s committed by an earlier run skipped; counts included)\n", plural(skipped, "chunk"))
 	}
 	if sum.Rejected > 0 && o.report != "" {
 		fmt.Fprintf(stdout, "rejected records are listed in %s\n", o.report)
@@ -238,6 +238,14 @@ func (o *importOptions) submit(cf *clientFlags, client lienthongv1.IngestService
 		}
 		backoff *= 2
 	}
+}
+
+// plural says "1 chunk", "2 chunks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

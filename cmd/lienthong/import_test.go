@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/gateway/config"
 )
 
 func ncoviItem(id, name, doc string, at time.Time) string {
@@ -133,5 +137,45 @@ func TestImportProgressBar(t *testing.T) {
 				t.Errorf("the bar does not reach 5/5: %q", stderr.String())
 			}
 		})
+	}
+}
+
+// TestImportRateLimitedThenResumed: a partner over its rate gets RESOURCE_EXHAUSTED with a
+// RetryInfo; the import waits as told (on an injected sleep), gives up after --retries,
+// keeps the chunk it committed, and a later run sends only the rest.
+func TestImportRateLimitedThenResumed(t *testing.T) {
+	addr := startTestGateway(t, testCredentials(), func(c *config.Config) {
+		// One call now, the next in about 1,000 s: the second chunk is refused.
+		c.Limits[auth.RolePartner] = config.Limit{Rate: 0.001, Burst: 1}
+	})
+	at := time.Now().Add(-time.Hour)
+	lines := []string{tokhaiyteHeader}
+	for i := range 4 {
+		lines = append(lines, tokhaiyteRow(fmt.Sprintf("TKYT-R-%d", i), "AN", 1990, "Nam", "", "0912345678", "Không", at))
+	}
+	file := writeFile(t, "r.csv", strings.Join(lines, "\n")+"\n")
+	var waits []time.Duration
+	o := importOptions{platform: "tokhaiyte", file: file, statePath: file + ".import-state", chunkRecords: 2, retries: 2, quiet: true,
+		sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+	var stdout, stderr bytes.Buffer
+	cf := clientFlags{addr: addr, token: tokTokhaiyte, timeout: 10 * time.Second}
+	if code := o.run(&cf, &stdout, &stderr); code != exitFail {
+		t.Fatalf("exit %d, want 1: %s", code, stderr.String())
+	}
+	if len(waits) != 2 || waits[0] < 100*time.Second {
+		t.Errorf("waited %v: want 2 waits of the gateway's RetryInfo (about 1000s)", waits)
+	}
+	for _, want := range []string{"chunk 2 of 2 (records 3 to 4", "ResourceExhausted", "1 of 2 chunks are committed", "run the same command again"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+
+	// A gateway with room again (a second one on the same data would do; here, a fresh
+	// principal's bucket is simplest): the rerun sends chunk 2 only.
+	addr2 := startTestGateway(t, testCredentials())
+	out, _ := mustRun(t, 0, "import", "--addr", addr2, "--token", tokTokhaiyte, "--platform", "tokhaiyte", "--chunk", "2", file)
+	if !strings.Contains(out, "4 records in 2 chunks: accepted 4, duplicate 0, rejected 0") || !strings.Contains(out, "1 chunk committed by an earlier run skipped") {
+		t.Errorf("%s", out)
 	}
 }
