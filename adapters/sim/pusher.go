@@ -29,8 +29,9 @@ type PushStats struct {
 	Rejected   int
 	Retries    int // attempts repeated after a 5xx, a 429 or a failed connection
 	ByReason   map[canonical.Reason]int
-	Results    []PushResult // one per item delivery, in order
-	Mismatches int          // answers that differ from the ground truth's expected outcome
+	Results    []PushResult  // one per item delivery, in order
+	Mismatches int           // answers that differ from the ground truth's expected outcome
+	Elapsed    time.Duration // from the first push to the last answer, by ServerConfig.Now
 }
 
 // PushResult is the gateway's answer for one delivered item.
@@ -64,6 +65,7 @@ type pushResponse struct {
 // Retry-After) up to BluezoneAttempts times; a 401, 400 or 413 stops the push with an error
 // (the configuration or the data is wrong, and retrying cannot help).
 func (s *Servers) PushBluezone(ctx context.Context, gatewayURL string, secret []byte) (PushStats, error) {
+	began := s.cfg.Now()
 	url := strings.TrimSuffix(gatewayURL, "/") + bluezone.Path
 	batches := s.pop.batches
 	workers := min(max(1, s.cfg.BluezoneWorkers), max(1, len(batches)))
@@ -102,7 +104,7 @@ feed:
 			expected[r.RecordID] = r
 		}
 	}
-	stats := PushStats{ByReason: map[canonical.Reason]int{}}
+	stats := PushStats{ByReason: map[canonical.Reason]int{}, Elapsed: s.cfg.Now().Sub(began)}
 	var firstErr error
 	for _, bp := range done {
 		stats.Batches += bp.batches

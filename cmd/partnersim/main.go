@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			stats, err := servers.PushBluezone(ctx, opts.pushTo, opts.secret)
 			stats.Results = nil // the ground truth file has the per-item detail
 			report := map[string]any{"bluezone_push": stats}
+			if secs := stats.Elapsed.Seconds(); secs > 0 {
+				report["items_per_second"] = float64(stats.Items) / secs
+			}
 			if err != nil {
 				report["error"] = err.Error()
 			}
