@@ -94,9 +94,14 @@ func waitIngested(t *testing.T, g *gatewayProc, tr *truth, deadline time.Duratio
 	})
 }
 
+// calls counts the reads of personal data a check made, each of which the access log must hold.
+type calls struct {
+	lookups, histories int
+}
+
 // checkAgainstTruth compares everything the gateway answers with the ground truth, exactly.
-// It returns the number of accepted declarations compared one by one.
-func checkAgainstTruth(t *testing.T, g *gatewayProc, tr *truth) int {
+// It returns the number of accepted declarations compared one by one and the reads it made.
+func checkAgainstTruth(t *testing.T, g *gatewayProc, tr *truth) (int, calls) {
 	t.Helper()
 	ministry, checkpoint := g.client(t, tokMinistry), g.client(t, tokCheckpoint)
 	checkStatistics(t, ministry, tr)
@@ -111,9 +116,9 @@ func checkAgainstTruth(t *testing.T, g *gatewayProc, tr *truth) int {
 		}
 		qrids[id.Key], owner[q] = q, id.Key
 	}
-	compared := checkIdentities(t, ministry, checkpoint, tr, d, qrids)
+	compared, made := checkIdentities(t, ministry, checkpoint, tr, d, qrids)
 	checkInconsistencies(t, ministry, tr, qrids)
-	return compared
+	return compared, made
 }
 
 func checkStatistics(t *testing.T, c clients, tr *truth) {
@@ -235,8 +240,9 @@ func diffMaps(t *testing.T, what string, got, want map[string]string) {
 
 // checkIdentities reads every truth identity's history (as the ministry) and looks it up by
 // QR id and by every alias QR id (as a checkpoint), comparing records, status and flags. It
-// returns the number of accepted declarations found where the truth files them.
-func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *identity.Deriver, qrids map[string]string) int {
+// returns the number of accepted declarations found where the truth files them, and the
+// successful reads it made.
+func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *identity.Deriver, qrids map[string]string) (int, calls) {
 	t.Helper()
 	want := map[string]map[string]bool{} // identity key → record versions filed under it
 	accepted := 0
@@ -257,6 +263,7 @@ func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *i
 		mu       sync.Mutex
 		problems []string
 		compared int
+		made     calls
 	)
 	report := func(format string, args ...any) {
 		mu.Lock()
@@ -270,9 +277,11 @@ func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *i
 		go func() {
 			defer wg.Done()
 			for id := range work {
-				n := checkIdentity(ministry, checkpoint, id, qrids[id.Key], d, want[id.Key], report)
+				n, c := checkIdentity(ministry, checkpoint, id, qrids[id.Key], d, want[id.Key], report)
 				mu.Lock()
 				compared += n
+				made.lookups += c.lookups
+				made.histories += c.histories
 				mu.Unlock()
 			}
 		}()
@@ -289,17 +298,19 @@ func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *i
 	if compared != accepted {
 		t.Errorf("histories hold %d of the truth's %d accepted declarations where the truth files them", compared, accepted)
 	}
-	return compared
+	return compared, made
 }
 
-func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid string, d *identity.Deriver, want map[string]bool, report func(string, ...any)) int {
+func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid string, d *identity.Deriver, want map[string]bool, report func(string, ...any)) (int, calls) {
+	var made calls
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	h, err := ministry.audit.GetHistory(ctx, &lienthongv1.GetHistoryRequest{QrId: qrid, Reason: "e2e ground truth check"})
 	if err != nil {
 		report("%s (%s): GetHistory: %v", id.Key, qrid, err)
-		return 0
+		return 0, made
 	}
+	made.histories++
 	if h.GetQrId() != qrid {
 		report("%s: GetHistory(%s) answered for %s", id.Key, qrid, h.GetQrId())
 	}
@@ -324,8 +335,9 @@ func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid stri
 	l, err := checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: qrid})
 	if err != nil {
 		report("%s: Lookup(%s): %v", id.Key, qrid, err)
-		return compared
+		return compared, made
 	}
+	made.lookups++
 	if l.GetQrId() != qrid || l.GetQrForm() != lienthongv1.QRForm_QR_FORM_QR_ID {
 		report("%s: Lookup(%s) = %s as %v", id.Key, qrid, l.GetQrId(), l.GetQrForm())
 	}
@@ -358,11 +370,37 @@ func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid stri
 		}
 		aq := d.QRID(ak)
 		la, err := checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: aq})
+		if err == nil {
+			made.lookups++
+		}
 		if err != nil || la.GetQrId() != qrid {
 			report("%s: alias %s (%s) resolves to %q (%v), want %s", id.Key, a, aq, la.GetQrId(), err, qrid)
 		}
 	}
-	return compared
+	return compared, made
+}
+
+// countAccesses reads the whole access log (all pages) and counts its entries by action.
+func countAccesses(t *testing.T, c clients) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for token, pages := "", 0; ; pages++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		resp, err := c.audit.ListAccessLog(ctx, &lienthongv1.ListAccessLogRequest{PageSize: 1000, PageToken: token})
+		cancel()
+		if err != nil {
+			t.Fatalf("ListAccessLog page %d: %v", pages, err)
+		}
+		for _, a := range resp.GetAccesses() {
+			out[a.GetAction()]++
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out
+		}
+		if pages > 10000 {
+			t.Fatal("ListAccessLog pages never end")
+		}
+	}
 }
 
 // checkInconsistencies lists every inconsistent identity (all pages) and compares the set

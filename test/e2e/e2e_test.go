@@ -97,11 +97,23 @@ func TestPopulationMatchesGroundTruth(t *testing.T) {
 			}
 			w := startWorld(t, o)
 			ingest := w.waitComplete(t, w.gw)
-			compared := checkAgainstTruth(t, w.gw, w.truth)
+			compared, made := checkAgainstTruth(t, w.gw, w.truth)
 			s := w.truth.summary
 			t.Logf("%s: %d record versions (%d accepted, %d rejected), %d identities (%d inconsistent); ingested in %v; %d accepted declarations compared one by one",
 				tc.name, s.Total.Versions, s.Total.Accepted, s.Total.Rejected, s.Identities, s.InconsistentIdentity, ingest.Round(time.Millisecond), compared)
 			stopGateway(t, w.gw)
+
+			// Every read of personal data is in the access log, also the lookups still
+			// queued for the log when SIGTERM came: read it back from a new process.
+			g2 := startGateway(t, "gateway-reopened", gatewayOptions{dataDir: w.dataDir, redis: o.redis,
+				ncoviURL: w.feeds.started.NCOVI, tokhaiyteURL: w.feeds.started.Tokhaiyte})
+			got := countAccesses(t, g2.client(t, tokMinistry))
+			want := map[string]int{"lookup": made.lookups, "history": made.histories}
+			if got["lookup"] != want["lookup"] || got["history"] != want["history"] || len(got) != len(want) {
+				t.Errorf("access log after restart: %v, want %v (one entry per successful lookup and history read)", got, want)
+			}
+			t.Logf("access log: %v entries survived the restart", got)
+			stopGateway(t, g2)
 		})
 	}
 }
@@ -275,7 +287,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("after the restart the gateway counts %d, fewer than the %d counted before SIGTERM", cells(after), before)
 	}
 	ingest := w.waitComplete(t, g2)
-	compared := checkAgainstTruth(t, g2, w.truth)
+	compared, _ := checkAgainstTruth(t, g2, w.truth)
 	t.Logf("restart resumed at %d of %d; complete %v after the first start; %d accepted declarations compared", cells(after), want, ingest.Round(time.Millisecond), compared)
 	stopGateway(t, g2)
 }
