@@ -166,6 +166,10 @@ for i = 2, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
 return n
 `)
 
+// allScripts are loaded at Open.
+var allScripts = []*redis.Script{writeScript, aliasScript, rejectScript, passageScript, accessScript,
+	leaseScript, releaseScript, cursorScript, purgeScript, dropScript}
+
 // scriptCall is one script run prepared for a pipeline.
 type scriptCall struct {
 	script *redis.Script

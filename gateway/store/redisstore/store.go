@@ -69,6 +69,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.c.Close()
 		return nil, err
 	}
+	// Load the scripts on every master now, so the first batch runs them by EVALSHA; a
+	// server that loses them later (restart, failover, SCRIPT FLUSH) gets them again by EVAL.
+	for _, sc := range allScripts {
+		if err := sc.Load(ctx, s.c).Err(); err != nil {
+			_ = s.c.Close()
+			return nil, classify(op, err)
+		}
+	}
 	return s, nil
 }
 
