@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// FuzzGenerate: any small configuration generates without panicking, and its ground truth's
-// counts add up to the records generated.
+// FuzzGenerate: any small configuration (negative correction shares and oversized batches
+// included) generates without panicking, and its ground truth's counts add up to the records
+// generated.
 func FuzzGenerate(f *testing.F) {
 	f.Add(int64(1), uint16(50), uint16(120), uint8(13), false)
 	f.Add(int64(2), uint16(1), uint16(1), uint8(0), true)       // one person, one declaration
@@ -14,13 +15,19 @@ func FuzzGenerate(f *testing.F) {
 	f.Add(int64(-9), uint16(7), uint16(900), uint8(100), false) // few people declaring often
 	f.Fuzz(func(t *testing.T, seed int64, people, declarations uint16, wrongPermille uint8, registry bool) {
 		cfg := Config{Seed: seed, People: int(people%600) + 1, Declarations: int(declarations%1500) + 1,
-			WrongShare: float64(wrongPermille) / 1000, Registry: registry, Epoch: time.Date(2021, 8, 16, 0, 0, 0, 0, time.UTC)}
+			WrongShare: float64(wrongPermille) / 1000, Registry: registry, Epoch: time.Date(2021, 8, 16, 0, 0, 0, 0, time.UTC),
+			Corrections: float64(int(wrongPermille)%7-2) / 10, BatchSize: int(people % 1200)}
 		if cfg.WrongShare == 0 {
 			cfg.WrongShare = -1
 		}
 		pop := Generate(cfg)
 		if len(pop.Records) != cfg.Declarations {
 			t.Fatalf("%d records, want %d", len(pop.Records), cfg.Declarations)
+		}
+		for _, b := range pop.Batches() {
+			if len(b.Records) > 1000 {
+				t.Fatalf("batch of %d items", len(b.Records))
+			}
 		}
 		s := pop.GroundTruth().Summary
 		wantRejected := int(float64(cfg.Declarations)*max(cfg.WrongShare, 0) + 0.5)

@@ -50,11 +50,11 @@ type Config struct {
 	Declarations int       // native record versions in all; default 96,347
 	WrongShare   float64   // share of versions that must be rejected; default 0.013, negative for none
 	Epoch        time.Time // the population's "now": declarations fall in the 48 hours before it
-	StaleShare   float64   // share of people whose declarations are all 4–6 days old; default 0.02
+	StaleShare   float64   // share of people whose declarations are all 4–6 days old; default 0.02, negative for none
 	Registry     bool      // also generate population-register mismatches (registry_mismatch, registry_unknown)
 	BatchSize    int       // Bluezone items per pushed batch (≤ 1,000); default 500
-	ResendShare  float64   // share of Bluezone batches pushed twice; default 0.03
-	Corrections  float64   // NCOVI corrections per NCOVI record; default 0.04
+	ResendShare  float64   // share of Bluezone batches pushed twice; default 0.03, negative for none
+	Corrections  float64   // NCOVI corrections per NCOVI record; default 0.04, negative for none
 }
 
 func (c Config) withDefaults() Config {
@@ -77,9 +77,10 @@ func (c Config) withDefaults() Config {
 	if c.StaleShare == 0 {
 		c.StaleShare = 0.02
 	}
-	if c.BatchSize <= 0 || c.BatchSize > 1000 {
+	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}
+	c.BatchSize = min(c.BatchSize, 1000) // the webhook takes at most 1,000 items
 	if c.ResendShare == 0 {
 		c.ResendShare = 0.03
 	}
@@ -220,7 +221,7 @@ func (b *builder) planRecords() {
 	cfg := b.pop.Config
 	d := cfg.Declarations
 	third := d / 3
-	corrections := int(math.Round(float64(third) * cfg.Corrections))
+	corrections := max(0, int(math.Round(float64(third)*cfg.Corrections)))
 	if corrections > third/2 {
 		corrections = third / 2
 	}
