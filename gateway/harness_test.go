@@ -94,6 +94,9 @@ type harnessOptions struct {
 	// wrap, when set, wraps the real store the services use (to make it fail).
 	wrap  func(store.Store) store.Store
 	meter metric.Meter // nil: no metrics
+	// extraCreds are added to the harness's principals; serverOpts to NewServer (TLS).
+	extraCreds []auth.Credential
+	serverOpts []grpc.ServerOption
 }
 
 // harness is a real gateway on a loopback listener over a real bbolt file.
@@ -130,14 +133,14 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		served = o.wrap(st)
 	}
 	pipe := ingest.New(ingest.Config{Store: served, Deriver: deriver, Issuer: ring, Now: clk.Now, Logger: log})
-	authn, err := auth.NewAuthenticator([]auth.Credential{
+	authn, err := auth.NewAuthenticator(append([]auth.Credential{
 		{Principal: auth.Principal{ID: "partner-tokhaiyte", Role: auth.RolePartner, Platform: "tokhaiyte"}, TokenSHA256: auth.HashToken(tokTokhaiyte)},
 		{Principal: auth.Principal{ID: "partner-ncovi", Role: auth.RolePartner, Platform: "ncovi"}, TokenSHA256: auth.HashToken(tokNCOVI)},
 		{Principal: auth.Principal{ID: "partner-bluezone", Role: auth.RolePartner, Platform: "bluezone"}, TokenSHA256: auth.HashToken(tokBluezone)},
 		{Principal: auth.Principal{ID: "checkpoint-79", Role: auth.RoleCheckpoint, Station: station79, Area: auth.Area{Province: "79"}}, TokenSHA256: auth.HashToken(tokCheckpoint)},
 		{Principal: auth.Principal{ID: "checkpoint-01", Role: auth.RoleCheckpoint, Station: station01, Area: auth.Area{Province: "01"}}, TokenSHA256: auth.HashToken(tokCheckpoint2)},
 		{Principal: auth.Principal{ID: "ministry-health", Role: auth.RoleMinistry}, TokenSHA256: auth.HashToken(tokMinistry)},
-	})
+	}, o.extraCreds...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +152,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Logger: log,
 		Access: access,
 		Meter:  o.meter,
-	})
+	}, o.serverOpts...)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
