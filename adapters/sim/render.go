@@ -25,6 +25,19 @@ type profile struct {
 	email        string
 	insurance    string
 	variant      string // the deliberate cross-platform difference this profile carries
+
+	typed, normalized, nameKey string // the styled name and its normalized form and key, once computed
+}
+
+// typedName returns the name as this platform holds it, styled, computing it (and its
+// normalized form and match key) once per profile.
+func (pr *profile) typedName() string {
+	if pr.typed == "" {
+		pr.typed = styleName(pr.name, pr.nameStyle)
+		pr.normalized = canonical.NormalizeText(pr.typed)
+		pr.nameKey = foldName(pr.normalized)
+	}
+	return pr.typed
 }
 
 // The deliberate cross-platform differences. Some are inconsistencies a ministry must see;
@@ -331,7 +344,7 @@ func (b *builder) typed(p *Person, pr *profile, r *Record) canonical.Declaration
 		d.Source.SubjectID = b.pop.byPerson[r.DeclarerID].AccountID
 	}
 	d.Person = canonical.Person{
-		FullName:        styleName(pr.name, pr.nameStyle),
+		FullName:        pr.typedName(),
 		BirthDate:       pr.birth,
 		Gender:          pr.gender,
 		Nationality:     pr.nationality,
@@ -421,8 +434,12 @@ func (b *builder) health(p *Person, pl canonical.Platform) canonical.Health {
 // identity and consistency depend on.
 func intended(p *Person, pr *profile, r *Record) canonical.Declaration {
 	d := r.Typed
-	d.Person.FullName = canonical.NormalizeText(d.Person.FullName)
-	d.Person.NameKey = foldName(d.Person.FullName)
+	if d.Person.FullName == pr.typed {
+		d.Person.FullName, d.Person.NameKey = pr.normalized, pr.nameKey
+	} else {
+		d.Person.FullName = canonical.NormalizeText(d.Person.FullName)
+		d.Person.NameKey = foldName(d.Person.FullName)
+	}
 	d.Person.Nationality = p.Nationality
 	d.Person.Phone = pr.phone
 	d.Person.Document = canonical.Document{}
