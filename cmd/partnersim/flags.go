@@ -42,7 +42,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	epoch := fs.String("epoch", "", "the population's \"now\" (RFC 3339): declarations fall in the 48 hours before it (default: the current time)")
 	fs.BoolVar(&p.Registry, "registry-faults", false, "also generate declarations the population register contradicts (registry_mismatch, registry_unknown)")
 	fs.IntVar(&p.BatchSize, "batch-size", 500, "Bluezone items per pushed batch (1..1000)")
-	fs.Float64Var(&p.ResendShare, "resend-share", 0.03, "share of Bluezone batches pushed twice")
+	fs.Float64Var(&p.ResendShare, "resend-share", 0.03, "share of Bluezone batches pushed twice (negative: none)")
+	fs.Float64Var(&p.StaleShare, "stale-share", 0.02, "share of people whose declarations are all 4–6 days old, so STALE (negative: none)")
+	fs.Float64Var(&p.Corrections, "corrections", 0.04, "NCOVI corrections per NCOVI record (negative: none)")
 
 	s := &o.servers
 	fs.StringVar(&s.NCOVIAddr, "ncovi-addr", "127.0.0.1:0", "listen address of NCOVI's feed")
