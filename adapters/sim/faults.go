@@ -60,7 +60,8 @@ var (
 	tky = canonical.PlatformTokhaiyte
 )
 
-func any2(*Record, *Person) bool { return true }
+// anyRecord: every record can carry the fault.
+func anyRecord(*Record, *Person) bool { return true }
 
 // typedCCCD: the record carries the person's CCCD.
 func typedCCCD(r *Record, p *Person) bool {
@@ -76,31 +77,31 @@ func vietnamese(r *Record, p *Person) bool {
 }
 
 var faultSpecs = []faultSpec{
-	{fault: FaultMissingName, weight: 6, reasons: reasons(canonical.ReasonRequired), eligible: any2},
+	{fault: FaultMissingName, weight: 6, reasons: reasons(canonical.ReasonRequired), eligible: anyRecord},
 	{fault: FaultMissingBirthDate, weight: 4, reasons: reasons(canonical.ReasonRequired), eligible: noCCCD},
-	{fault: FaultMissingProvince, weight: 5, reasons: reasons(canonical.ReasonRequired), eligible: any2},
-	{fault: FaultControlCharacter, weight: 2, reasons: reasons(canonical.ReasonControlCharacter), eligible: any2},
-	{fault: FaultInvalidUTF8, weight: 2, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonInvalidUTF8), eligible: any2},
-	{fault: FaultNameTooLong, weight: 1, reasons: reasons(canonical.ReasonTooLong), eligible: any2},
-	{fault: FaultUnknownProvince, weight: 6, reasons: reasons(canonical.ReasonUnknownProvince), eligible: any2},
-	{fault: FaultInvalidPhone, weight: 10, reasons: reasons(canonical.ReasonInvalidPhone), eligible: any2},
-	{fault: FaultInvalidDocument, weight: 6, reasons: reasons(canonical.ReasonInvalidDocument), eligible: any2},
+	{fault: FaultMissingProvince, weight: 5, reasons: reasons(canonical.ReasonRequired), eligible: anyRecord},
+	{fault: FaultControlCharacter, weight: 2, reasons: reasons(canonical.ReasonControlCharacter), eligible: anyRecord},
+	{fault: FaultInvalidUTF8, weight: 2, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonInvalidUTF8), eligible: anyRecord},
+	{fault: FaultNameTooLong, weight: 1, reasons: reasons(canonical.ReasonTooLong), eligible: anyRecord},
+	{fault: FaultUnknownProvince, weight: 6, reasons: reasons(canonical.ReasonUnknownProvince), eligible: anyRecord},
+	{fault: FaultInvalidPhone, weight: 10, reasons: reasons(canonical.ReasonInvalidPhone), eligible: anyRecord},
+	{fault: FaultInvalidDocument, weight: 6, reasons: reasons(canonical.ReasonInvalidDocument), eligible: anyRecord},
 	{fault: FaultCCCDProvince, weight: 5, reasons: reasons(canonical.ReasonCCCDProvince), eligible: typedCCCD},
 	{fault: FaultCCCDBirthYear, weight: 12, reasons: reasons(canonical.ReasonCCCDBirthYear), eligible: typedCCCD},
 	{fault: FaultCCCDCentury, weight: 5, reasons: reasons(canonical.ReasonCCCDCentury), eligible: typedCCCD},
 	{fault: FaultCCCDGender, weight: 8, reasons: reasons(canonical.ReasonCCCDGender), eligible: typedCCCD},
 	{fault: FaultBirthFuture, weight: 3, reasons: reasons(canonical.ReasonBirthDateFuture), eligible: noCCCD},
 	{fault: FaultBirthTooOld, weight: 3, reasons: reasons(canonical.ReasonBirthDateTooOld), eligible: noCCCD},
-	{fault: FaultDeclaredInFuture, weight: 3, platforms: []canonical.Platform{bz, nc}, reasons: reasons(canonical.ReasonDeclaredInFuture), eligible: any2},
-	{fault: FaultUnknownSymptom, weight: 4, platforms: []canonical.Platform{bz, nc}, reasons: reasons(canonical.ReasonUnknownSymptom), eligible: any2},
-	{fault: FaultUnknownExposure, weight: 2, platforms: []canonical.Platform{bz}, reasons: reasons(canonical.ReasonUnknownExposure), eligible: any2},
-	{fault: FaultUnknownGender, weight: 3, reasons: reasons(canonical.ReasonUnknownGender), eligible: any2, native: true},
+	{fault: FaultDeclaredInFuture, weight: 3, platforms: []canonical.Platform{bz, nc}, reasons: reasons(canonical.ReasonDeclaredInFuture), eligible: anyRecord},
+	{fault: FaultUnknownSymptom, weight: 4, platforms: []canonical.Platform{bz, nc}, reasons: reasons(canonical.ReasonUnknownSymptom), eligible: anyRecord},
+	{fault: FaultUnknownExposure, weight: 2, platforms: []canonical.Platform{bz}, reasons: reasons(canonical.ReasonUnknownExposure), eligible: anyRecord},
+	{fault: FaultUnknownGender, weight: 3, reasons: reasons(canonical.ReasonUnknownGender), eligible: anyRecord, native: true},
 	{fault: FaultUnknownNation, weight: 2, reasons: reasons(canonical.ReasonUnknownNationality), eligible: vietnamese},
-	{fault: FaultBadBirthDate, weight: 3, platforms: []canonical.Platform{bz}, reasons: reasons(canonical.ReasonMalformed), eligible: any2, native: true},
-	{fault: FaultBadDeclaredTime, weight: 3, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonMalformed), eligible: any2, native: true},
+	{fault: FaultBadBirthDate, weight: 3, platforms: []canonical.Platform{bz}, reasons: reasons(canonical.ReasonMalformed), eligible: anyRecord, native: true},
+	{fault: FaultBadDeclaredTime, weight: 3, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonMalformed), eligible: anyRecord, native: true},
 	// A row that cannot be read carries nothing but its id, so Validate also finds the required
 	// fields missing.
-	{fault: FaultWrongColumnCount, weight: 3, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonMalformedRow, canonical.ReasonRequired), eligible: any2, native: true},
+	{fault: FaultWrongColumnCount, weight: 3, platforms: []canonical.Platform{tky}, reasons: reasons(canonical.ReasonMalformedRow, canonical.ReasonRequired), eligible: anyRecord, native: true},
 	{fault: FaultRegistryMismatch, weight: 6, reasons: reasons(canonical.ReasonRegistryMismatch), eligible: typedCCCD, registry: true},
 	{fault: FaultRegistryUnknown, weight: 3, reasons: reasons(canonical.ReasonRegistryUnknown), eligible: typedCCCD, registry: true},
 }
