@@ -323,3 +323,22 @@ func TestGatewayDownSaysWhatToDo(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvironmentDefaults: LIENTHONG_ADDR and LIENTHONG_TOKEN stand in for --addr and
+// --token, and the flags win over them.
+func TestEnvironmentDefaults(t *testing.T) {
+	addr := startTestGateway(t, testCredentials())
+	t.Setenv("LIENTHONG_ADDR", addr)
+	t.Setenv("LIENTHONG_TOKEN", tokMinistry)
+	mustRun(t, 0, "audit", "stats")
+	_, errOut := mustRun(t, 1, "audit", "stats", "--token", tokCheckpoint+"-wrong")
+	if !strings.Contains(errOut, "refused the token") {
+		t.Errorf("stderr %q", errOut)
+	}
+	down := closedAddr(t)
+	t.Setenv("LIENTHONG_ADDR", down)
+	_, errOut = mustRun(t, 1, "keys", "list")
+	if !strings.Contains(errOut, "is the gateway running at "+down) {
+		t.Errorf("stderr %q", errOut)
+	}
+}

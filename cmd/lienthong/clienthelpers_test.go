@@ -41,7 +41,7 @@ func testCredentials() []auth.Credential {
 // startTestGateway starts a real gateway (embedded store in a temp folder, real gRPC
 // listener) with creds and returns its gRPC address; it is shut down when the test ends.
 // adjust, if any, changes the configuration before the start.
-func startTestGateway(t *testing.T, creds []auth.Credential, adjust ...func(*config.Config)) string {
+func startTestGateway(t testing.TB, creds []auth.Credential, adjust ...func(*config.Config)) string {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -88,7 +88,7 @@ func mustRun(t *testing.T, want int, args ...string) (string, string) {
 }
 
 // closedAddr returns an address on which nothing listens.
-func closedAddr(t *testing.T) string {
+func closedAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

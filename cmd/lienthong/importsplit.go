@@ -36,6 +36,7 @@ func splitTokhaiyteCSV(data []byte, lim chunkLimits) ([]importChunk, error) {
 	body := bytes.TrimPrefix(data, utf8BOM)
 	cr := csv.NewReader(bytes.NewReader(body))
 	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
 	if _, err := cr.Read(); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty: a tokhaiyte export starts with its header row")
@@ -51,11 +52,11 @@ func splitTokhaiyteCSV(data []byte, lim chunkLimits) ([]importChunk, error) {
 
 	var chunks []importChunk
 	start, rows, index := headerEnd, 0, 0
+	startLine := 1 + headerLines // the file's line number at body[start]
 	flush := func(end int) {
 		if rows == 0 {
 			return
 		}
-		startLine := 1 + bytes.Count(body[:start], []byte("\n"))
 		skipped := startLine - (headerLines + 1) // the file's lines before this chunk's rows
 		c := importChunk{records: rows, firstIndex: index - rows}
 		if len(header)+skipped+end-start <= lim.bytes {
@@ -74,6 +75,7 @@ func splitTokhaiyteCSV(data []byte, lim chunkLimits) ([]importChunk, error) {
 		}
 		c.payload = append(c.payload, body[start:end]...)
 		chunks = append(chunks, c)
+		startLine += bytes.Count(body[start:end], []byte("\n"))
 		start, rows = end, 0
 	}
 	prev := headerEnd
