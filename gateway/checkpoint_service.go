@@ -38,15 +38,16 @@ func (s *checkpointService) Lookup(ctx context.Context, req *lienthongv1.LookupR
 
 func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv1.LookupResponse, error) {
 	now := s.d.Now()
-	qrid, form, err := s.resolve(raw, now)
+	qrids, form, err := s.resolve(raw, now)
 	if err != nil {
 		return nil, err
 	}
-	resp := &lienthongv1.LookupResponse{Status: lienthongv1.Status_STATUS_NONE, QrId: qrid, QrForm: form}
-	if qrid == "" {
+	resp := &lienthongv1.LookupResponse{Status: lienthongv1.Status_STATUS_NONE, QrForm: form}
+	if len(qrids) == 0 {
 		return resp, nil // a QR that names nobody this gateway can key: no declaration known
 	}
-	v, err := s.d.Store.View(ctx, qrid)
+	resp.QrId = qrids[0]
+	v, err := s.find(ctx, qrids)
 	if errs.Is(err, errs.NotFound) {
 		return resp, nil
 	}
@@ -75,36 +76,58 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 	return resp, nil
 }
 
-// resolve turns any QR a citizen may show into the QR id it names ("" when it names nobody
-// this gateway can key, such as a decision-1405 QR with a masked number from another system).
-func (s *checkpointService) resolve(raw string, now time.Time) (string, lienthongv1.QRForm, error) {
+// find returns the view of the first of qrids the store knows (an errs.NotFound error when it
+// knows none).
+func (s *checkpointService) find(ctx context.Context, qrids []string) (store.View, error) {
+	for i, id := range qrids {
+		v, err := s.d.Store.View(ctx, id)
+		if err == nil || !errs.Is(err, errs.NotFound) || i == len(qrids)-1 {
+			return v, err
+		}
+	}
+	return store.View{}, errs.Errorf(errs.NotFound, "checkpoint.find", "no QR id to look up")
+}
+
+// resolve turns any QR a citizen may show into the QR ids it may name, strongest first: one
+// for a signed QR or a QR id; for a chip card, its CCCD's and then its former CMND's (a person
+// who declared with the old card shows the new one, which carries the old number). None when
+// the QR names nobody this gateway can key, such as a decision-1405 QR with a masked number
+// from another system.
+func (s *checkpointService) resolve(raw string, now time.Time) ([]string, lienthongv1.QRForm, error) {
 	scan, err := qr.Parse(raw, s.d.Keys, now)
 	if err != nil {
 		// The parser's messages say what is wrong without echoing personal data.
-		return "", lienthongv1.QRForm_QR_FORM_UNSPECIFIED, canonical.Violations{{Field: "qr", Reason: canonical.ReasonMalformed, Message: qrMessage(err)}}
+		return nil, lienthongv1.QRForm_QR_FORM_UNSPECIFIED, canonical.Violations{{Field: "qr", Reason: canonical.ReasonMalformed, Message: qrMessage(err)}}
 	}
 	form := lienthongv1.QRForm_QR_FORM_UNSPECIFIED
 	switch scan.Form {
 	case qr.FormSigned:
-		return scan.Token.QRID, lienthongv1.QRForm_QR_FORM_SIGNED, nil
+		return []string{scan.Token.QRID}, lienthongv1.QRForm_QR_FORM_SIGNED, nil
 	case qr.FormQRID:
-		return scan.QRID, lienthongv1.QRForm_QR_FORM_QR_ID, nil
+		return []string{scan.QRID}, lienthongv1.QRForm_QR_FORM_QR_ID, nil
 	case qr.FormChipCard:
 		form = lienthongv1.QRForm_QR_FORM_CHIP_CARD
 	case qr.FormPersonal1405:
 		form = lienthongv1.QRForm_QR_FORM_PERSONAL_1405
 		if scan.QRID != "" {
-			return scan.QRID, form, nil
+			return []string{scan.QRID}, form, nil
 		}
 	}
 	if scan.DocumentMasked {
-		return "", form, nil
+		return nil, form, nil
 	}
-	key, ok := identity.KeyOf(scan.Person())
+	person := canonical.Person{Document: scan.Document, FormerCMND: scan.FormerCMND, Nationality: "VN"}
+	key, ok := identity.KeyOf(person)
 	if !ok || !key.Verified() {
-		return "", form, nil
+		return nil, form, nil
 	}
-	return s.d.Deriver.QRID(key), form, nil
+	qrids := []string{s.d.Deriver.QRID(key)}
+	for _, k := range identity.AliasKeys(person) {
+		if k.Verified() {
+			qrids = append(qrids, s.d.Deriver.QRID(k))
+		}
+	}
+	return qrids, form, nil
 }
 
 func (s *checkpointService) recordAccess(ctx context.Context, qrid string) {
@@ -148,12 +171,20 @@ func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.
 		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonMalformed, Message: "not a QR id"}})
 	}
 	if qrid == "" {
-		var err error
-		if qrid, _, err = s.resolve(req.GetQr(), now); err != nil {
+		qrids, _, err := s.resolve(req.GetQr(), now)
+		if err != nil {
 			return nil, rpcstatus.FromError(err)
 		}
-		if qrid == "" {
+		if len(qrids) == 0 {
 			return nil, rpcstatus.FromError(errs.Errorf(errs.NotFound, op, "the QR names nobody this gateway can identify"))
+		}
+		// The identity the gateway knows (a chip card may name it by its former CMND); the
+		// strongest key when it knows none.
+		qrid = qrids[0]
+		if v, err := s.find(ctx, qrids); err == nil {
+			qrid = v.QRID
+		} else if !errs.Is(err, errs.NotFound) {
+			return nil, rpcstatus.FromError(err)
 		}
 	}
 	at := req.GetPassedAt().AsTime()

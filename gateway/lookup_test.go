@@ -280,3 +280,30 @@ func TestLookupFollowsAnAlias(t *testing.T) {
 		t.Fatalf("GetHistory by the weak id: qr_id %s, %d declarations, %v", hist.GetQrId(), len(hist.GetDeclarations()), err)
 	}
 }
+
+// TestLookupChipCardFindsTheFormerCMND: a person who declared with their old CMND and now
+// shows the chip card that replaced it (the card's QR carries the old number) is found.
+func TestLookupChipCardFindsTheFormerCMND(t *testing.T) {
+	h := newHarness(t)
+	old := chi // CMND 023456789
+	r := accepted(t, h.client(tokTokhaiyte), decl("tokhaiyte", "TK-chi", old, h.clock.Now().Add(-time.Hour)))
+	// Her chip card: CCCD 079185001234 (province 079, female 1900s, 85), former CMND 023456789.
+	card := "079185001234|023456789|Phạm Thị Chi|01011985|Nữ|12 Lê Lợi|01072021"
+	resp := lookup(t, h, card)
+	if resp.GetStatus() != lienthongv1.Status_STATUS_CLEAR || resp.GetQrId() != r.GetQrId() {
+		t.Fatalf("chip card of a CMND declarer: status %v qr_id %s, want CLEAR %s", resp.GetStatus(), resp.GetQrId(), r.GetQrId())
+	}
+	// Her passage is recorded under the identity the gateway knows.
+	p := passage("p-chi", station79, "", h.clock.Now())
+	p.Person = &lienthongv1.RecordPassageRequest_Qr{Qr: card}
+	pr, err := h.client(tokCheckpoint).checkpoint.RecordPassage(ctx(t), p)
+	if err != nil || pr.GetQrId() != r.GetQrId() {
+		t.Fatalf("passage by chip card: %v, %v; want qr_id %s", pr, err, r.GetQrId())
+	}
+	// A chip card whose CCCD and former CMND are both unknown: NONE, named by the CCCD.
+	unknown := "079185009999|023450000|Phạm Thị Chi|01011985|Nữ|12 Lê Lợi|01072021"
+	resp = lookup(t, h, unknown)
+	if resp.GetStatus() != lienthongv1.Status_STATUS_NONE || resp.GetQrId() != h.qridOf(person{docType: lienthongv1.DocumentType_DOCUMENT_TYPE_CCCD, doc: "079185009999"}) {
+		t.Fatalf("unknown chip card: %v %s", resp.GetStatus(), resp.GetQrId())
+	}
+}
