@@ -253,10 +253,28 @@ func hasFieldViolation(err error, field string) bool {
 }
 
 func TestGracefulShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		redis bool
+	}{{"embedded", false}, {"redis", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var redis string
+			if tc.redis {
+				// AppendOnly off: the Redis server itself stays up; only the gateway restarts.
+				redis = redistest.Start(t, redistest.Options{}).URL()
+			}
+			testGracefulShutdown(t, redis)
+		})
+	}
+}
+
+// testGracefulShutdown sends SIGTERM during an ingest, requires exit code 0, restarts the
+// gateway on the same data folder (and Redis) and requires the final state to match the truth.
+func testGracefulShutdown(t *testing.T, redis string) {
 	// Bluezone pushes at most 300 declarations a second in batches of 50 and NCOVI answers
 	// pages of 50 after 50 ms: the ingest lasts seconds however fast the machine is, so the
 	// SIGTERM lands during it.
-	w := startWorld(t, worldOptions{declarations: 3000, seed: 5, ncoviPage: 50,
+	w := startWorld(t, worldOptions{declarations: 3000, seed: 5, ncoviPage: 50, redis: redis,
 		feedFlags: []string{"--ncovi-latency", "50ms", "--tokhaiyte-latency", "50ms"},
 		pushFlags: []string{"--rate", "300", "--batch-size", "50"}})
 	want := cells(w.truth.expectedStats())
@@ -277,7 +295,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Logf("SIGTERM after %d of %d counted", before, want)
 
 	// The same data folder and addresses: Bluezone's pusher retries into the new process.
-	g2 := startGateway(t, "gateway-restarted", gatewayOptions{dataDir: w.dataDir, grpcAddr: w.gw.grpcAddr, httpAddr: w.gw.httpAddr,
+	g2 := startGateway(t, "gateway-restarted", gatewayOptions{dataDir: w.dataDir, redis: redis, grpcAddr: w.gw.grpcAddr, httpAddr: w.gw.httpAddr,
 		ncoviURL: w.feeds.started.NCOVI, tokhaiyteURL: w.feeds.started.Tokhaiyte, ncoviPageSize: 50})
 	after, err := readStats(g2.client(t, tokMinistry))
 	if err != nil {
