@@ -100,6 +100,7 @@ func (s *checkpointService) resolve(raw string, now time.Time) ([]string, lienth
 		return nil, lienthongv1.QRForm_QR_FORM_UNSPECIFIED, canonical.Violations{{Field: "qr", Reason: canonical.ReasonMalformed, Message: qrMessage(err)}}
 	}
 	form := lienthongv1.QRForm_QR_FORM_UNSPECIFIED
+	var qrids []string
 	switch scan.Form {
 	case qr.FormSigned:
 		return []string{scan.Token.QRID}, lienthongv1.QRForm_QR_FORM_SIGNED, nil
@@ -110,18 +111,18 @@ func (s *checkpointService) resolve(raw string, now time.Time) ([]string, lienth
 	case qr.FormPersonal1405:
 		form = lienthongv1.QRForm_QR_FORM_PERSONAL_1405
 		if scan.QRID != "" {
-			return []string{scan.QRID}, form, nil
+			qrids = append(qrids, scan.QRID) // the QID first; an unmasked number after it
 		}
 	}
 	if scan.DocumentMasked {
-		return nil, form, nil
+		return qrids, form, nil
 	}
 	person := canonical.Person{Document: scan.Document, FormerCMND: scan.FormerCMND, Nationality: "VN"}
 	key, ok := identity.KeyOf(person)
 	if !ok || !key.Verified() {
-		return nil, form, nil
+		return qrids, form, nil
 	}
-	qrids := []string{s.d.Deriver.QRID(key)}
+	qrids = append(qrids, s.d.Deriver.QRID(key))
 	for _, k := range identity.AliasKeys(person) {
 		if k.Verified() {
 			qrids = append(qrids, s.d.Deriver.QRID(k))

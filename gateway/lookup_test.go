@@ -100,6 +100,8 @@ func TestLookupEveryQRFormNamesOnePerson(t *testing.T) {
 		{"1405 masked number, QID is the QR id", personal1405QR(an, w.anQR, true), lienthongv1.QRForm_QR_FORM_PERSONAL_1405},
 		// Another system's QID: the unmasked number keys the person.
 		{"1405 unmasked number", personal1405QR(an, "VNQID00012345", false), lienthongv1.QRForm_QR_FORM_PERSONAL_1405},
+		// A QID shaped like a QR id that the gateway does not know: the number still finds them.
+		{"1405 unknown QR-id-shaped QID, unmasked number", personal1405QR(an, strings.Repeat("a", 24), false), lienthongv1.QRForm_QR_FORM_PERSONAL_1405},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
