@@ -42,7 +42,7 @@
 // An identity naming a weak QR id in Accepted.Aliases absorbs it: the weak identity's
 // versions are copied into the strong one (no counting: they were counted when first stored)
 // and then, by a second compare-and-set script in the weak identity's own slot, its view is
-// replaced by "A<strong>". A crash between the two leaves both, and the next write naming the
+// replaced by "A<strong>" (a weak QR id that names no identity yet is claimed with SET NX). A crash between the two leaves both, and the next write naming the
 // alias (or the retried batch) finishes the move. Later writes and lookups by the weak
 // id follow the alias (one more GET).
 //

@@ -165,6 +165,7 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 		runScripts(ctx, s.c, run)
 		var aliasCalls []*scriptCall
 		var aliasGroups []*group
+		var aliasNew []aliasClaim
 		for k, g := range callGroups {
 			if c := calls[k]; c != nil {
 				reply, err := c.cmd.Slice()
@@ -193,6 +194,11 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 				if !ok || st.alias != "" {
 					continue // already an alias (of g or, first come first served, of another)
 				}
+				if !st.exists {
+					// No weak identity yet: claiming the name is one SET NX, no script.
+					aliasNew = append(aliasNew, aliasClaim{g: g, key: s.k.view(a), value: "A" + g.qrid})
+					continue
+				}
 				rem := incMembers(&st.view)
 				args := []any{st.token(), g.qrid, a}
 				for _, m := range rem {
@@ -204,13 +210,28 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 				aliasGroups = append(aliasGroups, g)
 			}
 		}
-		if s.beforeAliases != nil && len(aliasCalls) > 0 {
+		if s.beforeAliases != nil && len(aliasCalls)+len(aliasNew) > 0 {
 			if err := s.beforeAliases(); err != nil {
 				return err
 			}
 		}
-		runScripts(ctx, s.c, aliasCalls)
+		runScripts(ctx, s.c, aliasCalls, func(pipe redis.Pipeliner) {
+			for i := range aliasNew {
+				aliasNew[i].cmd = pipe.SetNX(ctx, aliasNew[i].key, aliasNew[i].value, 0)
+			}
+		})
 		retried := map[*group]bool{}
+		for _, c := range aliasNew {
+			set, err := c.cmd.Result()
+			if err != nil {
+				return err
+			}
+			if !set && !retried[c.g] {
+				// Someone wrote the weak identity meanwhile: read it again.
+				retried[c.g] = true
+				next = append(next, c.g)
+			}
+		}
 		for k, c := range aliasCalls {
 			reply, err := c.cmd.Slice()
 			if err != nil {
@@ -225,6 +246,14 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 		pending = next
 	}
 	return nil
+}
+
+// aliasClaim makes a weak QR id that names no identity yet an alias.
+type aliasClaim struct {
+	g     *group
+	key   string
+	value string
+	cmd   *redis.BoolCmd
 }
 
 // readGroups reads, in one pipeline, each group's view and versions and the state of its
