@@ -33,14 +33,14 @@ func (k keyspace) decl(qrid string) string { return k.tag(bucketOf(qrid)) + "d:"
 // Per-bucket keys.
 func (k keyspace) counters(b int) string       { return k.tag(b) + "cnt" }  // hash: counter cell → n
 func (k keyspace) inconsistent(b int) string   { return k.tag(b) + "inc" }  // zset (lex): index entries of inconsistent views
-func (k keyspace) oldest(b int) string         { return k.tag(b) + "old" }  // zset: qrid by its oldest stored declared time (ns)
+func (k keyspace) oldest(b int) string         { return k.tag(b) + "old" }  // zset: qrid by its oldest stored declared time (ms)
 func (k keyspace) rejections(b int) string     { return k.tag(b) + "rj" }   // hash: record key → encoded rejection
 func (k keyspace) rejectionIndex(b int) string { return k.tag(b) + "rji" }  // zset (lex): rejection index entries
 func (k keyspace) passages(b int) string       { return k.tag(b) + "ps" }   // hash: passage id → ""
 func (k keyspace) access(b int) string         { return k.tag(b) + "acc" }  // hash: random id → encoded access
 func (k keyspace) accessIndex(b int) string    { return k.tag(b) + "acci" } // zset (lex): access index entries
 
-// seenKey is where the marker of an accepted record key lives, so that a rejection of the
+// seen returns where the marker of an accepted record key lives, so that a rejection of the
 // same record key (which carries no QR id) is recognised as a duplicate. Markers are 63-bit
 // hashes of the record key in small integer sets (64 per bucket), which Redis stores as
 // compact intsets (8 bytes a member) while each stays under set-max-intset-entries (512).
@@ -52,7 +52,7 @@ func (k keyspace) seen(field string) (key string, member string) {
 }
 
 // Lease and cursor keys share the lease's own tag, so SaveCursor's fence check is one script.
-func (k keyspace) lease(name string) string  { return k.ns + ":{l:" + name + "}:lease" } // hash: holder, exp (ms)
+func (k keyspace) lease(name string) string  { return k.ns + ":{l:" + name + "}:lease" } // hash: holder, expiry (Unix ns)
 func (k keyspace) token(name string) string  { return k.ns + ":{l:" + name + "}:token" } // the fencing token, never expires
 func (k keyspace) cursor(name string) string { return k.ns + ":{l:" + name + "}:cursor" }
 
