@@ -59,4 +59,8 @@
 // partner's cursor: SaveCursor compares the fence and stores the cursor in one script.
 //
 // Failures of Redis (refused, timeouts, CLUSTERDOWN, LOADING, ...) are errs.Transient.
+//
+// Operating it: the store is the system of record, so run Redis with
+// maxmemory-policy noeviction (an evicting policy would drop declarations silently) and with
+// the append-only file on; keep set-max-intset-entries at its default (512) or above.
 package redisstore
