@@ -24,7 +24,7 @@ func main() {
 // options are the harness's flags.
 type options struct {
 	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations int
-	duration                                                                       time.Duration
+	duration, stopGrace                                                            time.Duration
 	out                                                                            string
 	stores                                                                         []string
 	smoke, noDemo                                                                  bool
@@ -43,6 +43,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.nativeRows, "native", 100_000, "tokhaiyte CSV rows sent through SubmitNativeRecords (1,000 per call)")
 	fs.IntVar(&o.samples, "samples", 1000, "people whose signed, chip-card and 1405 QRs join the lookup mix")
 	fs.IntVar(&o.demoDeclarations, "demo-declarations", 0, "declarations of `lienthong demo --once` (0: its default 96,347)")
+	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "how long the gateway may take to stop after SIGTERM before it is killed")
 	fs.BoolVar(&o.noDemo, "no-demo", false, "skip the demo run")
 	stores := fs.String("stores", "embedded,redis", "stores to measure, in order")
 	fs.Int64Var(&o.seed, "seed", 20211127, "seed of the simulated population")
@@ -68,6 +69,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		def("demo-declarations", &o.demoDeclarations, 2000)
 		if !set["duration"] {
 			o.duration = 2 * time.Second
+		}
+		if !set["stop-grace"] {
+			o.stopGrace = 5 * time.Second
 		}
 	}
 	for _, s := range strings.Split(*stores, ",") {
@@ -127,7 +131,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	step("generating %d identities (%d declarations) and %d native rows", o.identities, int(float64(o.identities)*declarationsPerIdentity), o.nativeRows)
 	t := time.Now()
 	w := buildWorkload(o.seed, o.identities, o.nativeRows, o.samples, time.Now().UTC().Truncate(time.Second))
-	rep.generation = time.Since(t)
+	rep.generation, rep.identities = time.Since(t), w.identities
 	step("generated %d declarations in %d streams (%d left out: invalid UTF-8), %d native payloads in %v", w.declarations, len(w.streams), w.unsendable, len(w.native), rep.generation.Round(time.Millisecond))
 
 	echo, err := startEcho(ctx)
@@ -164,6 +168,9 @@ type storeRun struct {
 	redis          *latencies // redis-benchmark GET, Redis store only
 	rssKiB         int64
 	redisBytes     int64 // used_memory after the preload minus before
+	stopTook       time.Duration
+	stopClean      bool  // the gateway exited by itself after SIGTERM, within the grace
+	accessDropped  int64 // lookups the gateway said it could not write to the access log
 	mix            *lookupMix
 }
 
@@ -191,7 +198,20 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if err != nil {
 		return sr, err
 	}
-	defer gw.stop()
+	stopped := false
+	stopGateway := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		sr.stopTook, sr.stopClean = gw.stopWithin(o.stopGrace)
+		sr.accessDropped = gw.out.dropped()
+		step("%s: gateway stopped %v after SIGTERM (by itself: %v)", kind, sr.stopTook.Round(time.Millisecond), sr.stopClean)
+		if !sr.stopClean {
+			step("%s: the gateway's last output:\n%s", kind, gw.out)
+		}
+	}
+	defer stopGateway()
 	partners, closePartners, err := partnerPools(addr, o.conns)
 	if err != nil {
 		return sr, err
@@ -249,6 +269,10 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		}
 		sr.redis = &l
 	}
+	closePartners()
+	checkpoint.close()
+	echoPool.close()
+	stopGateway()
 	return sr, nil
 }
 

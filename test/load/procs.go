@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -109,17 +110,24 @@ func (c *child) exited() bool {
 	}
 }
 
-// stop sends SIGTERM and waits, then kills after the deadline.
-func (c *child) stop() {
+// stop sends SIGTERM and waits, then kills after 30 s.
+func (c *child) stop() { c.stopWithin(30 * time.Second) }
+
+// stopWithin sends SIGTERM and waits up to grace, then kills the process; it reports how long
+// the process took and whether it ended by itself.
+func (c *child) stopWithin(grace time.Duration) (took time.Duration, clean bool) {
 	if c.exited() {
-		return
+		return 0, true
 	}
+	start := time.Now()
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.done:
-	case <-time.After(30 * time.Second):
+		return time.Since(start), true
+	case <-time.After(grace):
 		_ = c.cmd.Process.Kill()
 		<-c.done
+		return time.Since(start), false
 	}
 }
 
@@ -137,20 +145,38 @@ func (c *child) rssKiB() (int64, error) {
 	return 0, errors.New("no VmRSS line")
 }
 
-// tailBuffer keeps the last 8 KiB written to it.
+// tailBuffer keeps the last 8 KiB written to it, and the gateway's count of lookups its
+// access log dropped (from its "access log queue full" warnings, which carry the total).
 type tailBuffer struct {
-	mu sync.Mutex
-	b  []byte
+	mu            sync.Mutex
+	b             []byte
+	accessDropped int64
 }
+
+// droppedTotal finds dropped_total=N in a log line.
+var droppedTotal = regexp.MustCompile(`access log queue full.*dropped_total=(\d+)`)
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, m := range droppedTotal.FindAllSubmatch(p, -1) {
+		if n, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil && n > t.accessDropped {
+			t.accessDropped = n
+		}
+	}
 	t.b = append(t.b, p...)
 	if len(t.b) > 8192 {
 		t.b = append([]byte(nil), t.b[len(t.b)-8192:]...)
 	}
 	return len(p), nil
+}
+
+// dropped is the highest dropped_total the gateway logged: a lower bound (it logs at 1, 2,
+// 4, 8... drops).
+func (t *tailBuffer) dropped() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.accessDropped
 }
 
 func (t *tailBuffer) String() string {
@@ -217,7 +243,7 @@ func gatewayConfig(grpcAddr, httpAddr, dataDir, redisURL string) ([]byte, error)
 		"data_dir":       dataDir,
 		"redis":          redisURL,
 		"retention_days": 0,
-		"log_level":      "warn",
+		"log_level":      "info",
 		"credentials":    creds,
 		"limits":         map[string]any{"partner": unlimited, "checkpoint": unlimited, "ministry": unlimited},
 	}, "", "  ")

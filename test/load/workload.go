@@ -49,6 +49,7 @@ type workload struct {
 	native       [][]byte // tokhaiyte CSV payloads of batchSize rows each
 	nativeRows   int
 	unsendable   int // declarations left out for having no protobuf form
+	identities   int // the simulator's count of distinct identities, summed over the chunks
 }
 
 // buildWorkload generates about identities people (2.4 declarations each) in chunks of
@@ -64,6 +65,7 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 	for c := 0; c < chunks; c++ {
 		n := min(chunkDeclarations, total-c*chunkDeclarations)
 		pop := sim.Generate(sim.Config{Seed: seed + int64(c), Declarations: max(n, 10), Epoch: epoch})
+		w.identities += pop.GroundTruth().Summary.Identities
 		byPlatform := map[canonical.Platform][]canonical.Declaration{}
 		taken := 0
 		for _, r := range pop.Records {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	// The harness re-runs its own binary as the echo server; under `go test` that binary is
+	// this test binary.
+	if code, ok := serveEchoIfAsked(); ok {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// TestSmoke runs the whole harness in smoke mode (a few seconds, ~2,000 identities, both
+// stores, a 2,000-declaration demo) so that it cannot rot. It asserts no speed: only that
+// every phase ran and the results file has every row.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway, Redis and the demo as processes")
+	}
+	for _, bin := range []string{"redis-server", "redis-cli", "redis-benchmark"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s not found on PATH; run test/run, which installs redis", bin)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "results.md")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--smoke", "--duration", "1s", "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("harness exited %d:\n%s", code, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	if stdout.String() != got {
+		t.Errorf("the harness printed something other than its results file:\n%s", stdout.String())
+	}
+	rows := []string{
+		"- Machine: ", "- Go: go", "- Load average",
+		"| echo (gRPC health Check), embedded run |", "| lookup, embedded store |",
+		"| echo (gRPC health Check), redis run |", "| lookup, redis store |", "| redis-benchmark GET -c 50 |",
+		"| StreamDeclarations, canonical, 1,000 per message | embedded |", "| SubmitNativeRecords, tokhaiyte CSV, 1,000 per call | embedded |",
+		"| StreamDeclarations, canonical, 1,000 per message | redis |", "| SubmitNativeRecords, tokhaiyte CSV, 1,000 per call | redis |",
+		"| lienthong demo --once, simulated partners end to end |",
+		"| embedded | ", "| redis | ",
+		"| lookup embedded ≥ 0.8 × echo requests/s |", "| lookup embedded p99 ≤ 2 × echo p99 |", "| lookup Redis ≥ 0.6 × echo requests/s |",
+		"| canonical ingest ≥ 20000/s, embedded |", "| canonical ingest ≥ 20000/s, redis |", "| demo end to end < 10s",
+		"| Redis ≤ 1024 bytes per identity |",
+	}
+	for _, row := range rows {
+		if !strings.Contains(got, row) {
+			t.Errorf("results file has no row %q", row)
+		}
+	}
+	// Every phase did work: lookup and echo rows count requests (column 6), ingest rows
+	// declarations (column 3).
+	for _, line := range strings.Split(got, "\n") {
+		cells := strings.Split(line, "|")
+		col := 0
+		switch {
+		case strings.HasPrefix(line, "| lookup, "), strings.HasPrefix(line, "| echo "), strings.HasPrefix(line, "| redis-benchmark"):
+			col = 6
+		case strings.HasPrefix(line, "| StreamDeclarations"), strings.HasPrefix(line, "| SubmitNativeRecords"), strings.HasPrefix(line, "| lienthong demo"):
+			col = 3
+		default:
+			continue
+		}
+		if len(cells) <= col || strings.TrimSpace(cells[col]) == "0" || strings.TrimSpace(cells[col]) == "" {
+			t.Errorf("a phase did nothing: %s", line)
+		}
+	}
+	if t.Failed() {
+		t.Logf("results file:\n%s", got)
+	}
+}
