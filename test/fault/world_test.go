@@ -122,6 +122,7 @@ type gatewayOptions struct {
 	extraCredentials  []auth.Credential
 	tls               *config.TLS
 	skipReadyWait     bool
+	ncoviPageSize     int // 0: the default (500)
 	readyzWaitTimeout time.Duration
 }
 
@@ -206,6 +207,9 @@ func writeGatewayConfig(t *testing.T, path string, o gatewayOptions) {
 		limits = map[auth.Role]config.Limit{auth.RoleMinistry: unlimited, auth.RoleCheckpoint: unlimited, auth.RolePartner: unlimited}
 	}
 	file := map[string]any{"credentials": creds, "limits": limits, "tokhaiyte": map[string]any{"window": "6h"}}
+	if o.ncoviPageSize > 0 {
+		file["ncovi"] = map[string]any{"page_size": o.ncoviPageSize}
+	}
 	if o.tls != nil {
 		file["tls"] = o.tls
 	}

@@ -1,0 +1,84 @@
+package fault
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/adapters/pull"
+	"github.com/lienthong/lienthong/test/redistest"
+)
+
+// TestReplicaFailover runs two gateways on one Redis, SIGKILLs the one holding the pull
+// leases in the middle of the pulls, and requires the other to take both over within the
+// lease time and the final state to match the ground truth.
+func TestReplicaFailover(t *testing.T) {
+	r := redistest.Start(t, redistest.Options{AppendOnly: true, Args: []string{"--appendfsync", "always"}})
+	a := gatewayOptions{name: "gw-a", dataDir: t.TempDir(), redis: r.URL(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t), ncoviPageSize: 100}
+	b := gatewayOptions{name: "gw-b", redis: r.URL(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t), ncoviPageSize: 100}
+	// Bluezone pushes to B, the replica that survives; the pulls are slowed so the kill lands
+	// in their middle.
+	ps := startPartnersim(t, 20000, "http://"+b.httpAddr, "--ncovi-latency", "100ms", "--tokhaiyte-latency", "300ms")
+	a.ncoviURL, a.tokhaiyteURL = ps.started.NCOVI, ps.started.Tokhaiyte
+	b.ncoviURL, b.tokhaiyteURL = a.ncoviURL, a.tokhaiyteURL
+	want := truthCounts(ps.summary(t))
+
+	// A starts first and takes both leases.
+	ga := startGateway(t, a)
+	holds := func(g *gatewayProc) (int, string) {
+		rz, err := g.readyz()
+		if err != nil {
+			return 0, err.Error()
+		}
+		n, desc := 0, []string{}
+		for _, p := range []string{"ncovi", "tokhaiyte"} {
+			_, h, _, _ := rz.pullDetail(p)
+			if h {
+				n++
+			}
+			desc = append(desc, fmt.Sprintf("%s:%v", p, h))
+		}
+		return n, strings.Join(desc, " ")
+	}
+	eventually(t, 30*time.Second, "gw-a holding both pull leases", func() (bool, string) {
+		n, d := holds(ga)
+		return n == 2, d
+	})
+	// Every replica needs the same identity secret and signing keys: B uses A's data folder.
+	b.dataDir = a.dataDir
+	gb := startGateway(t, b)
+	if n, d := holds(gb); n != 0 {
+		t.Fatalf("gw-b holds leases while gw-a does: %s", d)
+	}
+	ministry := gb.client(t, tokMinistry)
+	eventually(t, 2*time.Minute, "a fifth of NCOVI's records counted", func() (bool, string) {
+		got, err := readCounts(ministry)
+		if err != nil {
+			return false, err.Error()
+		}
+		var n, w int64
+		for k, v := range want {
+			if strings.HasPrefix(k, "ncovi ") {
+				n, w = n+got[k], w+v
+			}
+		}
+		return n >= w/5, fmt.Sprintf("%d of %d", n, w)
+	})
+	before, _ := readCounts(ministry)
+	ga.crash()
+	killed := time.Now()
+	t.Logf("SIGKILL gw-a holding both leases at %d of %d counted", before.total(), want.total())
+	eventually(t, 2*pull.DefaultLeaseTTL, "gw-b taking both leases over", func() (bool, string) {
+		n, d := holds(gb)
+		return n == 2, d
+	})
+	takeover := time.Since(killed)
+	t.Logf("gw-b holds both leases %v after the kill (lease TTL %v)", takeover.Round(time.Millisecond), pull.DefaultLeaseTTL)
+	if takeover > pull.DefaultLeaseTTL+2*time.Second {
+		t.Errorf("takeover took %v, more than the lease TTL %v (+2 s of polling)", takeover, pull.DefaultLeaseTTL)
+	}
+	ps.waitPushed(t, 5*time.Minute)
+	waitTruth(t, gb, want, 5*time.Minute)
+	t.Logf("final statistics on gw-b equal the ground truth in all %d cells (%d counts)", len(want), want.total())
+}
