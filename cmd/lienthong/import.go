@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	progressbar "github.com/schollz/progressbar/v3"
@@ -53,6 +55,7 @@ type importOptions struct {
 	retries            int
 	sleep              func(context.Context, time.Duration) error
 	progressIsTerminal func(io.Writer) bool
+	ctx                context.Context // ends the import early (Ctrl-C)
 }
 
 func runImport(args []string, stdout, stderr io.Writer) int {
@@ -90,10 +93,18 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if o.statePath == "" {
 		o.statePath = o.file + ".import-state"
 	}
+	// Ctrl-C stops between chunks or cancels the one in flight; the state keeps what was
+	// committed, and the same command goes on from there.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o.ctx = ctx
 	return o.run(&cf, stdout, stderr)
 }
 
 func (o *importOptions) run(cf *clientFlags, stdout, stderr io.Writer) int {
+	if o.ctx == nil {
+		o.ctx = context.Background()
+	}
 	data, err := os.ReadFile(o.file)
 	if err != nil {
 		fmt.Fprintf(stderr, "lienthong import: %v\n", err)
@@ -161,8 +172,12 @@ func (o *importOptions) run(cf *clientFlags, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr)
 			}
 			closeReport()
-			fmt.Fprintf(stderr, "lienthong import: chunk %d of %d (records %d to %d of %s) was not stored\n", i+1, len(chunks), c.firstIndex+1, c.firstIndex+c.records, o.file)
-			cf.rpcFailed(stderr, "import", err)
+			if o.ctx.Err() != nil {
+				fmt.Fprintf(stderr, "lienthong import: interrupted during chunk %d of %d\n", i+1, len(chunks))
+			} else {
+				fmt.Fprintf(stderr, "lienthong import: chunk %d of %d (records %d to %d of %s) was not stored\n", i+1, len(chunks), c.firstIndex+1, c.firstIndex+c.records, o.file)
+				cf.rpcFailed(stderr, "import", err)
+			}
 			fmt.Fprintf(stderr, "%d of %d chunks are committed (in %s); run the same command again to go on from chunk %d\n",
 				len(state.Committed), len(chunks), o.statePath, i+1)
 			return exitFail
@@ -214,7 +229,7 @@ func (o *importOptions) submit(cf *clientFlags, client lienthongv1.IngestService
 	}
 	backoff := time.Second
 	for attempt := 0; ; attempt++ {
-		ctx, cancel := cf.callContext(context.Background())
+		ctx, cancel := cf.callContext(o.ctx)
 		resp, err := client.SubmitNativeRecords(ctx, &lienthongv1.SubmitNativeRecordsRequest{Platform: o.platform, Format: format, Payload: c.payload})
 		cancel()
 		if err == nil {
@@ -233,7 +248,7 @@ func (o *importOptions) submit(cf *clientFlags, client lienthongv1.IngestService
 			}
 		}
 		fmt.Fprintf(stderr, "lienthong import: %s (%s); retrying in %s\n", st.Code(), st.Message(), wait)
-		if err := sleep(context.Background(), wait); err != nil {
+		if err := sleep(o.ctx, wait); err != nil {
 			return nil, err
 		}
 		backoff *= 2

@@ -179,3 +179,26 @@ func TestImportRateLimitedThenResumed(t *testing.T) {
 		t.Errorf("%s", out)
 	}
 }
+
+// TestImportInterrupted: Ctrl-C (a cancelled context) stops the import with the way to go on,
+// and commits nothing it was not told was stored.
+func TestImportInterrupted(t *testing.T) {
+	addr := startTestGateway(t, testCredentials())
+	file := writeExport(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := importOptions{platform: "tokhaiyte", file: file, statePath: file + ".import-state", chunkRecords: 2, quiet: true, ctx: ctx}
+	var stdout, stderr bytes.Buffer
+	cf := clientFlags{addr: addr, token: tokTokhaiyte, timeout: 10 * time.Second}
+	if code := o.run(&cf, &stdout, &stderr); code != exitFail {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"interrupted during chunk 1 of 3", "0 of 3 chunks are committed", "run the same command again"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if _, err := os.Stat(o.statePath); err == nil {
+		t.Error("state written for an interrupted chunk")
+	}
+}
