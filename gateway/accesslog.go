@@ -25,6 +25,9 @@ type AccessRecorder struct {
 
 // NewAccessRecorder starts a recorder with a queue of size entries.
 func NewAccessRecorder(st store.Auditor, size int, log *slog.Logger) *AccessRecorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &AccessRecorder{st: st, log: log, ch: make(chan store.Access, size), done: make(chan struct{})}
 	go r.run()
 	return r
@@ -54,15 +57,46 @@ func (r *AccessRecorder) Dropped() int64 {
 	return r.dropped
 }
 
+// writers is how many accesses are written at once: the embedded store coalesces concurrent
+// appends into one commit, and Redis pipelines them over its pool.
+const writers = 64
+
 func (r *AccessRecorder) run() {
 	defer close(r.done)
+	batch := make([]store.Access, 0, writers)
 	for a := range r.ch {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := r.st.AppendAccess(ctx, a); err != nil {
-			r.log.Warn("access not logged", "qr_id", a.QRID, "err", err)
+		batch = append(batch[:0], a)
+	drain:
+		for len(batch) < writers {
+			select {
+			case more, ok := <-r.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
 		}
-		cancel()
+		r.write(batch)
 	}
+}
+
+// write appends the batch's accesses concurrently and waits for them all.
+func (r *AccessRecorder) write(batch []store.Access) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, a := range batch {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.st.AppendAccess(ctx, a); err != nil {
+				r.log.Warn("access not logged", "qr_id", a.QRID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Close stops taking accesses and waits (until ctx ends) for the queued ones to be written.

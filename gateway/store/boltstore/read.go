@@ -188,9 +188,14 @@ func (s *Store) newestFirst(ctx context.Context, op string, bucket []byte, token
 	return next, extra, err
 }
 
-// AppendAccess records one access under its time and a sequence number.
+// AppendAccess records one access under its time and a sequence number. Concurrent calls are
+// coalesced into one transaction (one fsync), so a busy access log costs few commits.
 func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
-	return s.update(ctx, "boltstore.AppendAccess", func(tx *bolt.Tx) error {
+	const op = "boltstore.AppendAccess"
+	if err := ctx.Err(); err != nil {
+		return errs.E(errs.Transient, op, err)
+	}
+	return classify(op, s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccess)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -201,7 +206,7 @@ func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
 			return err
 		}
 		return b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), v)
-	})
+	}))
 }
 
 // Counts returns the counter cells matching q.
