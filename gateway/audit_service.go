@@ -69,7 +69,9 @@ func (s *auditService) GetStatistics(ctx context.Context, req *lienthongv1.GetSt
 			})
 		}
 	}
-	if q.Platform == "" && q.Reason == "" {
+	// Passages have no platform, reason or province: a filter on any of them leaves them out
+	// (a checkpoint's province is its area, not a filter: it sees its station's passages).
+	if q.Platform == "" && q.Reason == "" && (req.GetProvince() == "" || p.Role == auth.RoleCheckpoint) {
 		pq := store.CountQuery{Counter: store.CounterPassages, From: q.From, To: q.To, Station: q.Station}
 		counts, err := s.d.Store.Counts(ctx, pq)
 		if err != nil {

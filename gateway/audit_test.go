@@ -91,6 +91,21 @@ func TestGetStatisticsScope(t *testing.T) {
 		t.Errorf("checkpoint of station %s sees stations %v", station79, got)
 	}
 
+	// Filters that passages do not have leave them out; a station leaves declarations out.
+	for name, req := range map[string]*lienthongv1.GetStatisticsRequest{
+		"province": {Province: "79", ProvinceCodeSet: lienthongv1.CodeSet_CODE_SET_2021},
+		"platform": {Platform: "ncovi"},
+		"reason":   {Reason: "invalid_phone"},
+	} {
+		r, err := h.client(tokMinistry).audit.GetStatistics(ctx(t), req)
+		if err != nil || len(r.GetPassageCounts()) != 0 || len(r.GetDeclarationCounts()) == 0 {
+			t.Errorf("filtered by %s: %d passage cells, %d declaration cells, %v; want declarations only", name, len(r.GetPassageCounts()), len(r.GetDeclarationCounts()), err)
+		}
+	}
+	if r, err := h.client(tokMinistry).audit.GetStatistics(ctx(t), &lienthongv1.GetStatisticsRequest{StationId: station79}); err != nil || len(r.GetDeclarationCounts()) != 0 || len(r.GetPassageCounts()) == 0 {
+		t.Errorf("filtered by station: %v, %v; want passages only", r, err)
+	}
+
 	tests := []struct {
 		name  string
 		token string
