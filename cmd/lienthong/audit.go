@@ -21,7 +21,7 @@ var auditCommands = []struct {
 	subcommand
 	run func(a *auditRun) int
 }{
-	{subcommand{name: "audit stats", summary: "Counters: declarations per day, platform, outcome, reason and province; passages per day, station\nand decision (ministry token; a checkpoint token sees its own area).",
+	{subcommand{name: "audit stats", summary: "Counters of declarations (per day, platform, outcome, reason, province) and passages (per day, station, decision).\nMinistry token; a checkpoint token sees its own area's stations and provinces only.",
 		example: "lienthong audit stats --from 2021-08-01 --to 2021-08-31 --platform tokhaiyte\nlienthong audit stats --province 79 --code-set 2025 -o csv > hcm.csv"}, auditStats},
 	{subcommand{name: "audit inconsistencies", summary: "Persons whose platforms' newest declarations disagree, with each platform's values (ministry token).",
 		example: "lienthong audit inconsistencies --field phone --platform-a bluezone --platform-b ncovi --all -o csv"}, auditInconsistencies},

@@ -102,7 +102,8 @@ func (c *clientFlags) register(fs *flag.FlagSet, outputs ...string) {
 		addr = DefaultClientAddr
 	}
 	fs.StringVar(&c.addr, "addr", addr, "the gateway's gRPC address host:port (env LIENTHONG_ADDR)")
-	fs.StringVar(&c.token, "token", os.Getenv("LIENTHONG_TOKEN"), "bearer token (env LIENTHONG_TOKEN; see `lienthong token create`)")
+	// The token's default is read after parsing, so that --help never prints it.
+	fs.StringVar(&c.token, "token", "", "bearer token (default: env LIENTHONG_TOKEN; see `lienthong token create`)")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM file of the CA that signed the gateway's certificate; turns TLS on")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM client certificate for mTLS (with --tls-key); turns TLS on")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -116,6 +117,9 @@ func (c *clientFlags) register(fs *flag.FlagSet, outputs ...string) {
 
 // check validates the shared flags after parsing; it returns a message for a usage error.
 func (c *clientFlags) check() string {
+	if c.token == "" {
+		c.token = os.Getenv("LIENTHONG_TOKEN")
+	}
 	if c.addr == "" {
 		return "--addr is empty"
 	}

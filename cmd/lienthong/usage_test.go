@@ -91,3 +91,13 @@ func TestParseArgsInterspersed(t *testing.T) {
 		t.Errorf("pos %q code %d addr %q output %q", pos, code, cf.addr, cf.output)
 	}
 }
+
+// TestHelpNeverShowsTheToken: the token from the environment is a secret; --help must not
+// print it as a default.
+func TestHelpNeverShowsTheToken(t *testing.T) {
+	t.Setenv("LIENTHONG_TOKEN", "s3cret-token-value")
+	_, _, errOut := run(t, "lookup", "--help")
+	if strings.Contains(errOut, "s3cret") {
+		t.Errorf("help shows the token:\n%s", errOut)
+	}
+}
