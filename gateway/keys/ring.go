@@ -47,6 +47,7 @@ type Ring struct {
 	mu     sync.RWMutex
 	keys   []Key // oldest first; the last is the signer
 	signer *qr.Signer
+	issued map[string]issuedQR // recently issued QRs by QR id
 }
 
 var _ qr.KeySet = (*Ring)(nil)
@@ -98,19 +99,50 @@ func newRing(path string, opts Options) *Ring {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Ring{path: path, validity: opts.Validity, now: opts.Now}
+	return &Ring{path: path, validity: opts.Validity, now: opts.Now, issued: map[string]issuedQR{}}
 }
 
 // Validity is how long an issued QR is valid.
 func (r *Ring) Validity() time.Duration { return r.validity }
 
 // Issue signs a QR for qrid, valid from now for the ring's validity.
+//
+// A QR issued for the same identity within the last ReissueAfter is returned again instead of
+// signing a new one (a partner pushing a person's declarations in one batch, or again minutes
+// later, gets one QR): signing is the costliest step of an ingested item.
 func (r *Ring) Issue(qrid string) (string, error) {
 	now := r.now().UTC().Truncate(time.Second)
 	r.mu.RLock()
 	s := r.signer
+	c, ok := r.issued[qrid]
 	r.mu.RUnlock()
-	return s.SignToken(qr.Token{QRID: qrid, IssuedAt: now, ExpiresAt: now.Add(r.validity)})
+	if ok && c.signer == s && !now.Before(c.at) && now.Sub(c.at) < ReissueAfter {
+		return c.qr, nil
+	}
+	signed, err := s.SignToken(qr.Token{QRID: qrid, IssuedAt: now, ExpiresAt: now.Add(r.validity)})
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	if len(r.issued) >= maxIssued {
+		clear(r.issued) // a burst of new identities: start over rather than track ages
+	}
+	r.issued[qrid] = issuedQR{qr: signed, at: now, signer: s}
+	r.mu.Unlock()
+	return signed, nil
+}
+
+// ReissueAfter is how long an issued QR is handed out again before a fresh one is signed; a
+// QR handed out is valid for at least the validity minus this.
+const ReissueAfter = 10 * time.Minute
+
+// maxIssued bounds the cache of recently issued QRs.
+const maxIssued = 200_000
+
+type issuedQR struct {
+	qr     string
+	at     time.Time
+	signer *qr.Signer // a rotation makes every cached QR stale
 }
 
 // PublicKey returns the public key of keyID while QRs it signed can still be valid.

@@ -96,3 +96,35 @@ func TestIdentitySecretIsGeneratedOnceAndKept(t *testing.T) {
 		t.Fatal("a short secret was accepted")
 	}
 }
+
+// Issuing again within ReissueAfter hands out the same QR; after it, or after a rotation, a
+// fresh one.
+func TestIssueReusesRecentQR(t *testing.T) {
+	c := &clock{time.Date(2021, 8, 15, 9, 0, 0, 0, time.UTC)}
+	r, _, err := OpenRing(t.TempDir(), Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := testQRID(t)
+	first, _ := r.Issue(id)
+	c.t = c.t.Add(ReissueAfter - time.Second)
+	if again, _ := r.Issue(id); again != first {
+		t.Fatal("a QR issued moments ago was signed again")
+	}
+	c.t = c.t.Add(2 * time.Second)
+	later, _ := r.Issue(id)
+	if later == first {
+		t.Fatal("a QR older than ReissueAfter was handed out again")
+	}
+	tok, err := qr.Verify(later, r, c.now())
+	if err != nil || !tok.IssuedAt.Equal(c.now().Truncate(time.Second)) {
+		t.Fatalf("fresh QR: %v, issued %v", err, tok.IssuedAt)
+	}
+	if _, err := r.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := r.Issue(id)
+	if got, _ := qr.Verify(rotated, r, c.now()); got.KeyID == tok.KeyID {
+		t.Fatal("after a rotation the cached QR of the old key was handed out")
+	}
+}
