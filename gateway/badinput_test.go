@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lienthong/lienthong/adapters/bluezone"
@@ -312,6 +314,13 @@ func TestBadInputMatrix(t *testing.T) {
 		// 10 MB is over the gRPC message limit (8 MiB): refused before decoding.
 		{name: "name of 10 MB", call: submitAs(tk, binhDecl("BAD-10mb", func(d *lienthongv1.Declaration) { d.Person.FullName = strings.Repeat("a", 10<<20) })),
 			code: codes.ResourceExhausted},
+		// Protobuf strings must be UTF-8: grpc-go refuses the message while decoding it, before
+		// the gateway sees it, and answers INTERNAL (its fixed code for an undecodable request).
+		// Nothing is stored; partners that send raw bytes use the native formats, where an
+		// invalid name is rejected alone with invalid_utf8 (cases below).
+		{name: "name that is not UTF-8 over gRPC", call: func(t *testing.T) answer {
+			return answer{err: invokeRaw(t, tk, binhDecl("BAD-utf8", func(d *lienthongv1.Declaration) { d.Person.FullName = "Tr\u1ea7n XXXX" }), "XXXX", "\xff\xfe\xfd\xfc")}
+		}, code: codes.Internal},
 		{name: "declared_at missing", call: submitAs(tk, binhDecl("BAD-noat", func(d *lienthongv1.Declaration) { d.DeclaredAt = nil })),
 			items: []string{"rejected:declared_at:required"}, delta: map[string]int64{"tokhaiyte rejected:required": 1}},
 		{name: "declared_at negative", call: submitAs(tk, binhDecl("BAD-negat", func(d *lienthongv1.Declaration) { d.DeclaredAt = &timestamppb.Timestamp{Seconds: -86400} })),
@@ -534,4 +543,28 @@ func itemMatches(got, want string) bool {
 		}
 	}
 	return false
+}
+
+// rawCodec sends a request's bytes as they are, so a test can send what a proto encoder would
+// refuse to produce.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
+func (rawCodec) Unmarshal(b []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), b...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }
+
+// invokeRaw submits d with the bytes of placeholder in its encoding replaced by raw (of the
+// same length).
+func invokeRaw(t *testing.T, c client, d *lienthongv1.Declaration, placeholder, raw string) error {
+	t.Helper()
+	b, err := proto.Marshal(&lienthongv1.SubmitDeclarationsRequest{Declarations: []*lienthongv1.Declaration{d}})
+	if err != nil || len(placeholder) != len(raw) || !bytes.Contains(b, []byte(placeholder)) {
+		t.Fatalf("encoding the request: %v", err)
+	}
+	b = bytes.Replace(b, []byte(placeholder), []byte(raw), 1)
+	var out []byte
+	return c.conn.Invoke(ctx(t), lienthongv1.IngestService_SubmitDeclarations_FullMethodName, b, &out, grpc.ForceCodec(rawCodec{}))
 }
