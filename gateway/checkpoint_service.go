@@ -156,6 +156,8 @@ func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.
 		// The contract requires it: a station that was offline sends its passages late, and
 		// the gateway's clock would record them at the wrong time.
 		vs = append(vs, canonical.Violation{Field: "passed_at", Reason: canonical.ReasonRequired, Message: "the passage time is required"})
+	} else if req.GetPassedAt().CheckValid() != nil {
+		vs = append(vs, canonical.Violation{Field: "passed_at", Reason: canonical.ReasonMalformed, Message: "the passage time is outside years 1 to 9999 or has invalid nanoseconds"})
 	}
 	if req.GetQrId() == "" && req.GetQr() == "" {
 		vs = append(vs, canonical.Violation{Field: "person", Reason: canonical.ReasonRequired, Message: "qr_id or qr is required"})

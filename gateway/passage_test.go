@@ -73,6 +73,12 @@ func TestRecordPassage(t *testing.T) {
 			r.PassedAt = nil
 			return r
 		}(), codes.InvalidArgument, "passed_at", "required"},
+		// A timestamp no calendar holds (the store's day counters would be garbage).
+		{"passage time out of range", func() *lienthongv1.RecordPassageRequest {
+			r := passage("p-11", station79, anQR, now)
+			r.PassedAt = &timestamppb.Timestamp{Seconds: -1 << 40}
+			return r
+		}(), codes.InvalidArgument, "passed_at", "malformed"},
 		{"malformed qr_id", passage("p-7", station79, "12345", now), codes.InvalidArgument, "qr_id", "malformed"},
 		// The gateway's clock allows 5 minutes of drift, no more.
 		{"passed in the future", passage("p-8", station79, anQR, now.Add(10*time.Minute)), codes.InvalidArgument, "passed_at", "declared_in_future"},
