@@ -3,7 +3,6 @@ package fault
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -204,4 +203,3 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-var errNotReady = errors.New("not ready")
