@@ -189,3 +189,64 @@ func TestSplitJSONPages(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitJSONPages: whatever the file, the split never panics, and when it succeeds the
+// chunks hold every item of the file, in order, each chunk within the record limit.
+func FuzzSplitJSONPages(f *testing.F) {
+	f.Add(`{"data":[{"id":"a"},{"id":"b"},{"id":"c"}],"next_cursor":"x"}`, 2)
+	f.Add(`[{"data":[1,2]},{"data":[]},{"data":null}]`, 1)
+	f.Add("{\"data\":[1]}\n{\"data\":[2,3,4]}\n", 3)
+	f.Add(`{"Items":[1],"data":"not an array"}`, 1)
+	f.Add("\uFEFF{\"data\":[{}]}", 1)
+	f.Fuzz(func(t *testing.T, data string, per int) {
+		per = 1 + (per%5+5)%5
+		chunks, err := splitJSONPages([]byte(data), "data", chunkLimits{records: per, bytes: 1 << 20})
+		if err != nil {
+			return
+		}
+		objects, err := jsonValues([]byte(data))
+		if err != nil {
+			t.Fatalf("split succeeded but the values do not decode: %v", err)
+		}
+		// Items compared by value: a page that is cut is re-encoded (compacted, keys sorted).
+		canon := func(raw json.RawMessage) string {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("item %s: %v", raw, err)
+			}
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+		items := func(page []byte) ([]string, bool) {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(page, &m); err != nil {
+				return nil, false
+			}
+			var arr []json.RawMessage
+			_ = json.Unmarshal(m["data"], &arr) // absent or null: no items
+			out := []string{}
+			for _, it := range arr {
+				out = append(out, canon(it))
+			}
+			return out, true
+		}
+		var want, got []string
+		for _, o := range objects {
+			its, _ := items(o)
+			want = append(want, its...)
+		}
+		for i, c := range chunks {
+			its, ok := items(c.payload)
+			if !ok {
+				t.Fatalf("chunk %d is not an object: %s", i, c.payload)
+			}
+			if len(its) != c.records || len(its) > per {
+				t.Fatalf("chunk %d holds %d items, says %d, limit %d", i, len(its), c.records, per)
+			}
+			got = append(got, its...)
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("items %q, want %q", got, want)
+		}
+	})
+}
