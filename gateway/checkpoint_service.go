@@ -49,6 +49,7 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 	resp.QrId = qrids[0]
 	v, err := s.find(ctx, qrids)
 	if errs.Is(err, errs.NotFound) {
+		s.recordAccess(ctx, qrids[0]) // a lookup of someone unknown is a lookup too
 		return resp, nil
 	}
 	if err != nil {

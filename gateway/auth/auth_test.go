@@ -112,3 +112,14 @@ func TestNewAuthenticatorRejectsBadCredentials(t *testing.T) {
 		})
 	}
 }
+
+// The authorization scheme is case-insensitive: "bearer", "BEARER" and "Bearer" all work.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	g := testGuard(t, nil)
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", scheme+" st-token"))
+		if _, err := g.admit(ctx, "/lienthong.v1.CheckpointService/Lookup"); err != nil {
+			t.Errorf("scheme %q refused: %v", scheme, err)
+		}
+	}
+}

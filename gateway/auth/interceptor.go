@@ -132,8 +132,9 @@ func (g *Guard) allowed(method string, role Role) bool {
 func (g *Guard) authenticate(ctx context.Context) (Principal, bool) {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		for _, v := range md.Get("authorization") {
-			if token, found := strings.CutPrefix(v, "Bearer "); found {
-				return g.authn.ByToken(strings.TrimSpace(token))
+			// The scheme is case-insensitive (RFC 9110 §11.1).
+			if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+				return g.authn.ByToken(strings.TrimSpace(v[7:]))
 			}
 		}
 	}

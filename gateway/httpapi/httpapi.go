@@ -92,14 +92,14 @@ type PublicKey struct {
 func publicKeys(r *keys.Ring) map[string]any {
 	ks := r.Keys()
 	out := make([]PublicKey, 0, len(ks))
-	for i, k := range ks {
+	for _, k := range ks {
 		out = append(out, PublicKey{
 			KeyID:     k.ID,
 			Algorithm: "Ed25519",
 			PublicKey: base64.RawURLEncoding.EncodeToString(k.Public()),
 			Created:   k.Created,
 			RetiredAt: k.RetiredAt,
-			Current:   i == 0,
+			Current:   k.RetiredAt.IsZero(),
 		})
 	}
 	return map[string]any{"keys": out, "qr_validity_seconds": int64(r.Validity() / time.Second)}

@@ -84,8 +84,9 @@ func (NativeFormat) EnumDescriptor() ([]byte, []int) {
 type SubmitDeclarationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The declarations, at most 1,000 (more is INVALID_ARGUMENT). Each one's
-	// source.platform must be the caller's platform (otherwise that item is rejected with
-	// reason "wrong_platform").
+	// source.platform must be the caller's platform or empty (then it is the caller's); a
+	// declaration of another platform refuses the whole request with PERMISSION_DENIED and
+	// nothing is stored.
 	Declarations  []*Declaration `protobuf:"bytes,1,rep,name=declarations,proto3" json:"declarations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

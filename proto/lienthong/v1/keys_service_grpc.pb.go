@@ -33,8 +33,8 @@ const (
 // expired, then they are dropped. Fetch the keys again at least once per QR validity window
 // (72 hours by default), and whenever a QR names a key id you do not have.
 type KeysServiceClient interface {
-	// Lists the keys that verify QRs today, newest first. Any authenticated principal may call
-	// it; the same keys are published as JSON on the gateway's HTTP port.
+	// Lists the keys that verify QRs today, newest first. Public: no credentials are needed
+	// (the keys are public); the same keys are published as JSON on the gateway's HTTP port.
 	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
 	// Generates a new signing key (ministry principals only). The previous signer is retired:
 	// it signs nothing more and verifies until its QRs have expired.
@@ -79,8 +79,8 @@ func (c *keysServiceClient) RotateKey(ctx context.Context, in *RotateKeyRequest,
 // expired, then they are dropped. Fetch the keys again at least once per QR validity window
 // (72 hours by default), and whenever a QR names a key id you do not have.
 type KeysServiceServer interface {
-	// Lists the keys that verify QRs today, newest first. Any authenticated principal may call
-	// it; the same keys are published as JSON on the gateway's HTTP port.
+	// Lists the keys that verify QRs today, newest first. Public: no credentials are needed
+	// (the keys are public); the same keys are published as JSON on the gateway's HTTP port.
 	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
 	// Generates a new signing key (ministry principals only). The previous signer is retired:
 	// it signs nothing more and verifies until its QRs have expired.
