@@ -369,6 +369,11 @@ func TestBadInputMatrix(t *testing.T) {
 		// before decoding, so the answer does not depend on the payload.
 		{name: "native format of another platform", call: native(tk, "tokhaiyte", lienthongv1.NativeFormat_NATIVE_FORMAT_NCOVI_JSON_PAGE, tkCSV(tkRow("TKYT-X-3", "TRẦN THỊ BÌNH"))), code: codes.PermissionDenied},
 		{name: "truncated NCOVI page", call: native(nc, "ncovi", lienthongv1.NativeFormat_NATIVE_FORMAT_NCOVI_JSON_PAGE, []byte(`{"data": [{"id": "nc_1", "full_name": "NGUY`)), code: codes.InvalidArgument, violation: "payload:malformed"},
+		// encoding/json silently turns invalid UTF-8 into U+FFFD; the adapter must notice. The
+		// good record of the page is stored.
+		{name: "NCOVI record whose name is not UTF-8", call: native(nc, "ncovi", lienthongv1.NativeFormat_NATIVE_FORMAT_NCOVI_JSON_PAGE,
+			[]byte(`{"data": [`+ncRecord("nc_bad_utf8_1", "TRAN THI BINH", now)+`,`+ncRecord("nc_bad_utf8_2", "TR\xffN TH\xc3 B\xccNH", now)+`], "next_cursor": "x", "has_more": false}`)),
+			items: []string{"accepted", "rejected:person.full_name:invalid_utf8"}, delta: map[string]int64{"ncovi accepted": 1, "ncovi rejected:invalid_utf8": 1}},
 		// A row with a column missing is rejected alone; the good row is stored.
 		{name: "CSV row with a missing column", call: native(tk, "tokhaiyte", lienthongv1.NativeFormat_NATIVE_FORMAT_TOKHAIYTE_CSV,
 			tkCSV(tkRow("TKYT-X-4", "TRẦN THỊ BÌNH"), "TKYT-X-5,0,TRẦN THỊ BÌNH,1995")),
@@ -567,4 +572,14 @@ func invokeRaw(t *testing.T, c client, d *lienthongv1.Declaration, placeholder, 
 	b = bytes.Replace(b, []byte(placeholder), []byte(raw), 1)
 	var out []byte
 	return c.conn.Invoke(ctx(t), lienthongv1.IngestService_SubmitDeclarations_FullMethodName, b, &out, grpc.ForceCodec(rawCodec{}))
+}
+
+// ncRecord is one NCOVI record about Bình, declared 30 minutes before now.
+func ncRecord(id, name string, now time.Time) string {
+	at := now.Add(-30 * time.Minute).In(time.FixedZone("ICT", 7*3600)).Format(time.RFC3339)
+	return `{"id": "` + id + `", "account_id": "u_1", "full_name": "` + name + `", "date_of_birth": "1995-03-02", "gender": "female",
+		"nationality": "VN", "identity_number": "001195012345", "social_insurance_number": null, "phone": "+84903111222", "email": null,
+		"address": {"province": "Thành phố Hà Nội", "district": "Quận Ba Đình", "ward": "Phường Điện Biên", "street": "1 Hùng Vương"},
+		"symptoms": [], "exposures": {"contact_with_patient": false, "from_affected_area": false, "contact_with_symptomatic": false},
+		"underlying_conditions": [], "created_at": "` + at + `", "updated_at": "` + at + `"}`
 }

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lienthong/lienthong/canonical"
 )
@@ -88,11 +91,46 @@ func DecodePage(body []byte) (decls []canonical.Declaration, nextCursor string, 
 	return decls, env.NextCursor, env.HasMore, nil
 }
 
+// recordFields names the canonical field of a record's JSON field, for invalid_utf8 reports.
+var recordFields = map[string]string{
+	"id": "source.record_id", "account_id": "source.subject_id", "full_name": "person.full_name",
+	"identity_number": "person.document.number", "phone": "person.phone", "email": "person.email", "address": "address",
+}
+
+// invalidUTF8Fields reports each top-level field of a raw record whose bytes are not UTF-8.
+func invalidUTF8Fields(raw json.RawMessage) []canonical.Violation {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return []canonical.Violation{{Field: "record", Reason: canonical.ReasonInvalidUTF8, Message: "the record is not valid UTF-8"}}
+	}
+	var out []canonical.Violation
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if utf8.Valid(fields[k]) {
+			continue
+		}
+		f, ok := recordFields[k]
+		if !ok {
+			f = "record." + k
+		}
+		out = append(out, canonical.Violation{Field: f, Reason: canonical.ReasonInvalidUTF8, Message: k + " is not valid UTF-8"})
+	}
+	if len(out) == 0 {
+		out = append(out, canonical.Violation{Field: "record", Reason: canonical.ReasonInvalidUTF8, Message: "the record is not valid UTF-8"})
+	}
+	return out
+}
+
 func decodeRaw(i int, raw json.RawMessage) canonical.Declaration {
 	var r Record
 	err := json.Unmarshal(raw, &r)
 	if err == nil {
-		return DecodeRecord(r)
+		d := DecodeRecord(r)
+		if !utf8.Valid(raw) {
+			// encoding/json turns invalid UTF-8 into U+FFFD without a word: say which fields
+			// held it, so the record is rejected instead of stored with a mangled name.
+			d.Problems = append(d.Problems, invalidUTF8Fields(raw)...)
+		}
+		return d
 	}
 	var id struct {
 		ID any `json:"id"`
