@@ -25,7 +25,7 @@ func CountsOf(it Item) []Count {
 	}
 	c := Count{
 		Counter:      CounterDeclarations,
-		Day:          DayOf(d.DeclaredAt),
+		Day:          DayOf(RejectedAt(*d)), // a declaration without a time counts on the day it arrived
 		Platform:     d.Source.Platform,
 		Province:     d.Address.ProvinceCode,
 		Province2025: province2025,

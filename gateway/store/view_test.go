@@ -286,3 +286,16 @@ func TestApplyKeepsStrongestDocument(t *testing.T) {
 		}
 	}
 }
+
+// A rejected declaration without a declared time counts on the day it arrived, not on 0001-01-01.
+func TestCountsOfUndatedRejection(t *testing.T) {
+	arrived := time.Date(2021, 8, 15, 20, 0, 0, 0, time.UTC) // 03:00 on the 16th in Vietnam
+	it := Item{Rejected: &Rejected{
+		Declaration: canonical.Declaration{Source: canonical.Source{Platform: canonical.PlatformTokhaiyte, RecordID: "x"}, ReceivedAt: arrived},
+		Violations:  []canonical.Violation{{Field: "declared_at", Reason: canonical.ReasonRequired}},
+	}}
+	cs := CountsOf(it)
+	if len(cs) != 1 || cs[0].Day != "2021-08-16" {
+		t.Fatalf("counts %+v, want one cell on 2021-08-16", cs)
+	}
+}
