@@ -169,7 +169,7 @@ type storeRun struct {
 	rssKiB         int64
 	redisBytes     int64 // used_memory after the preload minus before
 	stopTook       time.Duration
-	stopClean      bool  // the gateway exited by itself after SIGTERM, within the grace
+	stopClean      bool  // the gateway exited by itself within the grace, its shutdown complete
 	accessDropped  int64 // lookups the gateway said it could not write to the access log
 	mix            *lookupMix
 }
@@ -206,7 +206,8 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		stopped = true
 		sr.stopTook, sr.stopClean = gw.stopWithin(o.stopGrace)
 		sr.accessDropped = gw.out.dropped()
-		step("%s: gateway stopped %v after SIGTERM (by itself: %v)", kind, sr.stopTook.Round(time.Millisecond), sr.stopClean)
+		sr.stopClean = sr.stopClean && !gw.out.shutdownIncomplete()
+		step("%s: gateway stopped %v after SIGTERM (cleanly: %v)", kind, sr.stopTook.Round(time.Millisecond), sr.stopClean)
 		if !sr.stopClean {
 			step("%s: the gateway's last output:\n%s", kind, gw.out)
 		}
@@ -261,7 +262,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		return sr, err
 	}
 	if rs != nil {
-		requests := max(20_000, int(o.duration.Seconds()*50_000))
+		requests := max(20_000, int(o.duration.Seconds()*15_000))
 		step("%s: redis-benchmark -t get -c %d -n %d", kind, o.concurrency, requests)
 		l, err := redisBench(ctx, rs, o.concurrency, requests)
 		if err != nil {

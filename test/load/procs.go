@@ -151,6 +151,7 @@ type tailBuffer struct {
 	mu            sync.Mutex
 	b             []byte
 	accessDropped int64
+	incomplete    bool // the gateway logged "shutdown incomplete"
 }
 
 // droppedTotal finds dropped_total=N in a log line.
@@ -163,6 +164,9 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		if n, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil && n > t.accessDropped {
 			t.accessDropped = n
 		}
+	}
+	if bytes.Contains(p, []byte("shutdown incomplete")) {
+		t.incomplete = true
 	}
 	t.b = append(t.b, p...)
 	if len(t.b) > 8192 {
@@ -177,6 +181,13 @@ func (t *tailBuffer) dropped() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.accessDropped
+}
+
+// shutdownIncomplete reports whether the gateway said its shutdown did not finish.
+func (t *tailBuffer) shutdownIncomplete() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.incomplete
 }
 
 func (t *tailBuffer) String() string {

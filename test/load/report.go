@@ -100,7 +100,7 @@ func (r *report) markdown() string {
 		}
 	}
 
-	p("\n## Gateway process\n\n| store | stop after SIGTERM | exited by itself | lookups dropped from the access log (lower bound) |\n|---|---:|---|---:|\n")
+	p("\n## Gateway process\n\n| store | stop after SIGTERM | stopped cleanly (by itself, no \"shutdown incomplete\") | lookups dropped from the access log (lower bound) |\n|---|---:|---|---:|\n")
 	for _, s := range r.stores {
 		p("| %s | %.2f s | %v | %d |\n", s.kind, s.stopTook.Seconds(), s.stopClean, s.accessDropped)
 	}
