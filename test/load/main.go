@@ -25,7 +25,7 @@ func main() {
 type options struct {
 	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations int
 	duration, stopGrace                                                            time.Duration
-	out                                                                            string
+	out, perfDir, gatewayBin                                                       string
 	stores                                                                         []string
 	smoke, noDemo                                                                  bool
 	seed                                                                           int64
@@ -47,6 +47,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noDemo, "no-demo", false, "skip the demo run")
 	stores := fs.String("stores", "embedded,redis", "stores to measure, in order")
 	fs.Int64Var(&o.seed, "seed", 20211127, "seed of the simulated population")
+	fs.StringVar(&o.perfDir, "perf", "", "record the gateway with Linux perf during each store's preload, lookup and native phases into this folder")
+	fs.StringVar(&o.gatewayBin, "gateway-bin", "", "use this lienthong binary instead of building ./cmd/lienthong")
 	fs.StringVar(&o.out, "out", "results.md", "results file (markdown)")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds on ~2,000 identities and both stores, to check the harness runs")
 	if err := fs.Parse(args); err != nil {
@@ -123,10 +125,12 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	step := func(format string, a ...any) {
 		fmt.Fprintf(log, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	step("building cmd/lienthong")
-	bin, err := buildGateway(dir)
-	if err != nil {
-		return nil, err
+	bin := o.gatewayBin
+	if bin == "" {
+		step("building cmd/lienthong")
+		if bin, err = buildGateway(dir); err != nil {
+			return nil, err
+		}
 	}
 	step("generating %d identities (%d declarations) and %d native rows", o.identities, int(float64(o.identities)*declarationsPerIdentity), o.nativeRows)
 	t := time.Now()
@@ -220,7 +224,16 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	defer closePartners()
 
 	step("%s: preloading %d declarations through StreamDeclarations (%d streams at a time)", kind, w.declarations, o.streams)
+	prof := profiler{dir: o.perfDir}
+	pid := gw.cmd.Process.Pid
+	stopPerf, err := prof.record(kind+"-preload", pid)
+	if err != nil {
+		return sr, err
+	}
 	if sr.ingest, err = ingestStreams(ctx, partners, w, o.streams); err != nil {
+		return sr, err
+	}
+	if err := stopPerf(); err != nil {
 		return sr, err
 	}
 	step("%s: %d identities, %.0f declarations/s", kind, len(sr.ingest.QRIDs), sr.ingest.PerSecond())
@@ -251,11 +264,23 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
 	step("%s: lookups, %d workers, %v", kind, o.concurrency, o.duration)
 	runLookups(ctx, checkpoint, sr.mix, o.concurrency, warm)
+	if stopPerf, err = prof.record(kind+"-lookup", pid); err != nil {
+		return sr, err
+	}
 	sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
+	if err := stopPerf(); err != nil {
+		return sr, err
+	}
 	step("%s: echo %.0f/s, lookup %.0f/s (%d errors)", kind, sr.echo.RPS(), sr.lookup.RPS(), sr.lookup.Errors)
 
 	step("%s: native ingest of %d tokhaiyte CSV rows", kind, w.nativeRows)
+	if stopPerf, err = prof.record(kind+"-native", pid); err != nil {
+		return sr, err
+	}
 	if sr.native, err = ingestNative(ctx, partners["tokhaiyte"], w, o.streams); err != nil {
+		return sr, err
+	}
+	if err := stopPerf(); err != nil {
 		return sr, err
 	}
 	if sr.rssKiB, err = gw.rssKiB(); err != nil {
