@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/lienthong/lienthong/adapters/bluezone"
 	"github.com/lienthong/lienthong/adapters/ncovi"
@@ -16,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/canonical/qr"
 	"github.com/lienthong/lienthong/gateway/auth"
 	"github.com/lienthong/lienthong/gateway/rpcstatus"
+	"github.com/lienthong/lienthong/gateway/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -176,15 +178,9 @@ func (s *ingestService) canonicalBatch(ctx context.Context, in []*lienthongv1.De
 func (s *ingestService) GetSignedQR(ctx context.Context, req *lienthongv1.GetSignedQRRequest) (*lienthongv1.GetSignedQRResponse, error) {
 	const op = "ingest.GetSignedQR"
 	p, _ := auth.FromContext(ctx)
-	qrid := req.GetQrId()
-	if qrid == "" {
-		// The store keys views by QR id; finding one by a platform's record or subject id
-		// would need a second index that the stores do not keep yet.
-		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonRequired,
-			Message: "look the person up by qr_id (the QR id returned when the declaration was submitted)"}})
-	}
-	if !identity.LooksLikeQRID(qrid) {
-		return nil, rpcstatus.FromError(canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonMalformed, Message: "not a QR id"}})
+	qrid, err := s.signedQRSubject(ctx, p.Platform, req)
+	if err != nil {
+		return nil, rpcstatus.FromError(err)
 	}
 	v, err := s.d.Store.View(ctx, qrid)
 	if err != nil {
@@ -211,4 +207,37 @@ func (s *ingestService) GetSignedQR(ctx context.Context, req *lienthongv1.GetSig
 		QrId: v.QRID, SignedQr: signed, KeyId: tok.KeyID,
 		IssuedAt: timeToPB(tok.IssuedAt), ExpiresAt: timeToPB(tok.ExpiresAt),
 	}, nil
+}
+
+// signedQRSubject returns the QR id GetSignedQR names: the qr_id itself, or the identity the
+// caller's own platform's record_id or subject_id is filed under (a record or subject of
+// another platform is never looked up: it answers NotFound like an unknown one).
+func (s *ingestService) signedQRSubject(ctx context.Context, platform canonical.Platform, req *lienthongv1.GetSignedQRRequest) (string, error) {
+	var field, id string
+	ref := store.SourceRef{Platform: platform}
+	switch by := req.GetPerson().(type) {
+	case *lienthongv1.GetSignedQRRequest_QrId:
+		if by.QrId == "" {
+			return "", canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonRequired, Message: "empty"}}
+		}
+		if !identity.LooksLikeQRID(by.QrId) {
+			return "", canonical.Violations{{Field: "qr_id", Reason: canonical.ReasonMalformed, Message: "not a QR id"}}
+		}
+		return by.QrId, nil
+	case *lienthongv1.GetSignedQRRequest_RecordId:
+		field, id, ref.RecordID = "record_id", by.RecordId, by.RecordId
+	case *lienthongv1.GetSignedQRRequest_SubjectId:
+		field, id, ref.SubjectID = "subject_id", by.SubjectId, by.SubjectId
+	default:
+		return "", canonical.Violations{{Field: "person", Reason: canonical.ReasonRequired,
+			Message: "name the person by one of qr_id, record_id (one of their declarations on your platform) or subject_id (their account on your platform)"}}
+	}
+	if id == "" {
+		return "", canonical.Violations{{Field: field, Reason: canonical.ReasonRequired, Message: "empty"}}
+	}
+	if n := utf8.RuneCountInString(id); n > canonical.MaxTextRunes {
+		return "", canonical.Violations{{Field: field, Reason: canonical.ReasonTooLong,
+			Message: fmt.Sprintf("%d characters; at most %d", n, canonical.MaxTextRunes)}}
+	}
+	return s.d.Store.IdentityOf(ctx, ref)
 }

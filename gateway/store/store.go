@@ -96,6 +96,28 @@ type Viewer interface {
 	View(ctx context.Context, qrid string) (View, error)
 }
 
+// SourceRef names a person the way a partner platform knows them: by the platform's id of one
+// of their declarations (RecordID) or of the person or account (SubjectID). Exactly one of the
+// two is set.
+type SourceRef struct {
+	Platform  canonical.Platform
+	RecordID  string
+	SubjectID string
+}
+
+// Finder finds the identity a platform's record or subject is filed under.
+type Finder interface {
+	// IdentityOf returns the QR id of the identity ref is filed under, following aliases (a
+	// weak identity absorbed by a strong one answers the strong one). Only accepted
+	// declarations are indexed; an unknown or purged ref is an errs.NotFound error.
+	//
+	// A record id answers the identity of its newest stored version. A subject id may have
+	// declared for several people (a family account): it answers the identity of the
+	// subject's most recent declaration by declared time (ties: the greater source version,
+	// then record id, in boltstore; the one written last in redisstore).
+	IdentityOf(ctx context.Context, ref SourceRef) (string, error)
+}
+
 // Cursors keeps each pull adapter's position, fenced by its lease.
 type Cursors interface {
 	// Cursor returns the stored cursor of partner, or "" when none was stored.
@@ -157,6 +179,7 @@ type Retention interface {
 type Store interface {
 	Writer
 	Viewer
+	Finder
 	Cursors
 	Leases
 	Auditor

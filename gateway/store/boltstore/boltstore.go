@@ -3,7 +3,10 @@
 //
 // Layout (one bucket each): versions (record key → declaration version and its identity),
 // byIdentity (identity, declared time, version, record key → record key; history in order),
-// versionsByTime (declared time, record key; for purge), views (QR id → view), aliases (weak →
+// versionsByTime (declared time, record key; for purge), bySubject (platform, subject id,
+// declared time, version, record key; IdentityOf by subject, written with the version and
+// removed when it is purged; a record id needs no index of its own, as the versions bucket's
+// keys start with the platform and record id), views (QR id → view), aliases (weak →
 // strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
 // inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count),
 // passages, access (time, sequence → access), cursors and leases. Views and declaration
@@ -68,12 +71,13 @@ var (
 	bucketAccess              = []byte("access")
 	bucketCursors             = []byte("cursors")
 	bucketLeases              = []byte("leases")
+	bucketBySubject           = []byte("bySubject")
 )
 
 var allBuckets = [][]byte{
 	bucketVersions, bucketByIdentity, bucketVersionsByTime, bucketViews, bucketAliases,
 	bucketAliasOf, bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
-	bucketPassages, bucketAccess, bucketCursors, bucketLeases,
+	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketBySubject,
 }
 
 // Open opens (creating if needed) the store in the file at path.

@@ -51,6 +51,11 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 			if err := byIdentity.Delete(historyKey(v.QRID, &d, rec)); err != nil {
 				return err
 			}
+			if d.Source.SubjectID != "" {
+				if err := tx.Bucket(bucketBySubject).Delete(subjectKey(&d, rec)); err != nil {
+					return err
+				}
+			}
 			if err := versions.Delete(rec); err != nil {
 				return err
 			}

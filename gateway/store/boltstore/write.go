@@ -184,6 +184,11 @@ func (w *writeTx) putVersion(rec []byte, v version) error {
 	if err := w.byIdentity.Put(historyKey(v.QRID, &d, rec), rec); err != nil {
 		return err
 	}
+	if d.Source.SubjectID != "" {
+		if err := w.tx.Bucket(bucketBySubject).Put(subjectKey(&d, rec), nil); err != nil {
+			return err
+		}
+	}
 	return w.versionsByTime.Put(timedKey(d.DeclaredAt, rec), nil)
 }
 

@@ -101,10 +101,11 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			return 0, err
 		}
 		var gone []string
-		var keep []canonical.Declaration
+		var keep, goneDecls []canonical.Declaration
 		for _, d := range all {
 			if d.DeclaredAt.Before(cutoff) {
 				gone = append(gone, recordField(keyOf(&d)))
+				goneDecls = append(goneDecls, d)
 			} else {
 				keep = append(keep, d)
 			}
@@ -151,6 +152,10 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 				pipe.SRem(ctx, key, member)
 			}
 			if _, err := pipe.Exec(ctx); err != nil {
+				return 0, err
+			}
+			// Their index entries go too (IdentityOf would answer NotFound for them anyway).
+			if err := s.unindex(ctx, q, goneDecls, keep); err != nil {
 				return 0, err
 			}
 			return len(gone), nil

@@ -166,9 +166,37 @@ for i = 2, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
 return n
 `)
 
+// subjectScript keeps a subject's index entry on its newest declaration: it stores the value
+// (4 bytes of declared time, then the record's 8-byte hash) unless the entry's time is later,
+// compared bytewise (equal times: the one written last). Idempotent.
+// KEYS: index hash. ARGV: field, value.
+var subjectScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and #cur == 12 then
+  for i = 1, 4 do
+    local a, b = string.byte(cur, i), string.byte(ARGV[2], i)
+    if a > b then return 0 end
+    if a < b then break end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+// unindexScript deletes an index entry if its value, from byte skip+1 on, is ARGV[2]: a
+// record's entry naming a QR id (skip 0), a subject's pointing at a record (skip 4).
+// KEYS: index hash. ARGV: field, value, skip.
+var unindexScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and string.sub(cur, tonumber(ARGV[3]) + 1) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+`)
+
 // allScripts are loaded at Open.
 var allScripts = []*redis.Script{writeScript, aliasScript, rejectScript, passageScript, accessScript,
-	leaseScript, releaseScript, cursorScript, purgeScript, dropScript}
+	leaseScript, releaseScript, cursorScript, purgeScript, dropScript, subjectScript, unindexScript}
 
 // scriptCall is one script run prepared for a pipeline.
 type scriptCall struct {

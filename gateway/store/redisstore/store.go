@@ -34,8 +34,11 @@ type Store struct {
 	// beforeAliases, in tests, runs between the identity scripts and the alias scripts; an
 	// error stops the write there, as a crash would.
 	beforeAliases func() error
-	closeOnce     sync.Once
-	closeErr      error
+	// afterIndex, in tests, runs between the source index writes and the identity scripts;
+	// an error stops the write there, as a crash would.
+	afterIndex func() error
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Open connects to Redis and checks that it answers.

@@ -156,6 +156,14 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 			callGroups = append(callGroups, g)
 			fresh = append(fresh, freshIdx)
 		}
+		if err := s.writeIndex(ctx, items, callGroups, fresh); err != nil {
+			return err
+		}
+		if s.afterIndex != nil {
+			if err := s.afterIndex(); err != nil {
+				return err
+			}
+		}
 		var run []*scriptCall
 		for _, c := range calls {
 			if c != nil {

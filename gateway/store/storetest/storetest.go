@@ -22,6 +22,9 @@
 //     (a gateway bug, not a partner's bad record); nothing of it is stored.
 //   - A weak identity absorbed by a strong one brings its stored versions into the strong
 //     view and history (in the same atomic write); aliases of an absorbed identity follow it.
+//   - IdentityOf answers accepted declarations only, by the platform's own ids; a record its
+//     newest version's identity, a subject the identity of its newest declaration by declared
+//     time (not arrival); both follow aliases; purged declarations answer errs.NotFound.
 //   - Writes racing from many goroutines, weak and strong identities included, end in the
 //     state of a sequential run (views but for Revision, histories, counts).
 package storetest
@@ -80,6 +83,11 @@ func Run(t *testing.T, open Open) {
 		{"concurrent_writes_equal_sequential", testConcurrentWrites},
 		{"concurrent_duplicates_count_once", testConcurrentDuplicates},
 		{"ping_and_close_twice", testPingClose},
+		{"identity_of_record", testIdentityOfRecord},
+		{"identity_of_subject_is_its_newest", testIdentityOfSubject},
+		{"identity_of_follows_aliases", testIdentityOfAlias},
+		{"identity_of_redelivered", testIdentityOfRedelivery},
+		{"identity_of_purged", testIdentityOfPurge},
 	}
 	for _, b := range behaviours {
 		t.Run(b.name, func(t *testing.T) {
