@@ -99,10 +99,15 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, errs.Errorf(errs.Other, op, "open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		// A file written before the bySubject index existed gets it built from its versions.
+		backfill := tx.Bucket(bucketVersions) != nil && tx.Bucket(bucketBySubject) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if backfill {
+			return indexSubjects(tx)
 		}
 		return nil
 	})

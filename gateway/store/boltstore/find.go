@@ -92,3 +92,19 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 	})
 	return qrid, err
 }
+
+// indexSubjects builds the bySubject index from every stored version (once, when a file
+// written before the index is opened).
+func indexSubjects(tx *bolt.Tx) error {
+	bySubject := tx.Bucket(bucketBySubject)
+	return tx.Bucket(bucketVersions).ForEach(func(rec, val []byte) error {
+		var v version
+		if err := decodeVersion(val, &v); err != nil {
+			return err
+		}
+		if v.Declaration.Source.SubjectID == "" {
+			return nil
+		}
+		return bySubject.Put(subjectKey(&v.Declaration, clone(rec)), nil)
+	})
+}
