@@ -14,8 +14,8 @@ import (
 
 var qrCommand = subcommand{
 	name:    "qr",
-	args:    "<QR id>",
-	summary: "Issue a person's signed QR again, for a partner app to show (partner token); --png writes an image a phone can scan.",
+	args:    "<QR id> | --record-id <id> | --subject-id <id>",
+	summary: "Issue a person's signed QR again, for a partner app to show (partner token), by QR id or by your platform's declaration or account id; --png writes an image a phone can scan.",
 	example: `lienthong qr --token "$PARTNER_TOKEN" --png an.png abcdefghijklmnopqrstuvwx`,
 }
 
@@ -27,6 +27,8 @@ func runQR(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(qrCommand, stderr)
 	cf.register(fs, "table", "json")
 	png := fs.String("png", "", "also write the QR code as a PNG image to this file")
+	recordID := fs.String("record-id", "", "name the person by one of their declarations on your platform (its record id) instead of a QR id")
+	subjectID := fs.String("subject-id", "", "name the person by their account on your platform (BluezoneId, NCOVI account_id); a family account gives the person of its latest declaration")
 	size := fs.Int("size", 512, fmt.Sprintf("the PNG's width and height in pixels (at least %d)", minPNGSize))
 	pos, code := parseArgs(fs, args)
 	if code >= 0 {
@@ -35,12 +37,28 @@ func runQR(args []string, stdout, stderr io.Writer) int {
 	if msg := cf.check(); msg != "" {
 		return usageError(stderr, "qr", "%s", msg)
 	}
-	if len(pos) != 1 {
-		return usageError(stderr, "qr", "give exactly one QR id (the qr_id an import or a lookup printed)")
+	named := len(pos)
+	if *recordID != "" {
+		named++
 	}
-	qrid := strings.TrimSpace(pos[0])
-	if !identity.LooksLikeQRID(qrid) {
-		return usageError(stderr, "qr", "%q is not a QR id: 24 characters of a-z and 2-7, as an import or a lookup prints it", qrid)
+	if *subjectID != "" {
+		named++
+	}
+	if named != 1 || len(pos) > 1 {
+		return usageError(stderr, "qr", "name the person exactly once: a QR id (the qr_id an import or a lookup printed), --record-id or --subject-id")
+	}
+	req := &lienthongv1.GetSignedQRRequest{}
+	switch {
+	case *recordID != "":
+		req.Person = &lienthongv1.GetSignedQRRequest_RecordId{RecordId: *recordID}
+	case *subjectID != "":
+		req.Person = &lienthongv1.GetSignedQRRequest_SubjectId{SubjectId: *subjectID}
+	default:
+		qrid := strings.TrimSpace(pos[0])
+		if !identity.LooksLikeQRID(qrid) {
+			return usageError(stderr, "qr", "%q is not a QR id: 24 characters of a-z and 2-7, as an import or a lookup prints it", qrid)
+		}
+		req.Person = &lienthongv1.GetSignedQRRequest_QrId{QrId: qrid}
 	}
 	if *size < minPNGSize {
 		return usageError(stderr, "qr", "--size %d: at least %d pixels, or phones will not scan it", *size, minPNGSize)
@@ -52,9 +70,7 @@ func runQR(args []string, stdout, stderr io.Writer) int {
 	defer conn.Close()
 	ctx, cancel := cf.callContext(context.Background())
 	defer cancel()
-	resp, err := lienthongv1.NewIngestServiceClient(conn).GetSignedQR(ctx, &lienthongv1.GetSignedQRRequest{
-		Person: &lienthongv1.GetSignedQRRequest_QrId{QrId: qrid},
-	})
+	resp, err := lienthongv1.NewIngestServiceClient(conn).GetSignedQR(ctx, req)
 	if err != nil {
 		return cf.rpcFailed(stderr, "qr", err)
 	}
