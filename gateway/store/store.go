@@ -111,7 +111,9 @@ type Finder interface {
 	// weak identity absorbed by a strong one answers the strong one). Only accepted
 	// declarations are indexed; an unknown or purged ref is an errs.NotFound error.
 	//
-	// A record id answers the identity of its newest stored version. A subject id may have
+	// A record id answers the identity of its newest stored version (redisstore: of its
+	// version written last; they differ only when an older version filed under another
+	// identity arrives after a newer one). A subject id may have
 	// declared for several people (a family account): it answers the identity of the
 	// subject's most recent declaration by declared time (ties: the greater source version,
 	// then record id, in boltstore; the one written last in redisstore).
