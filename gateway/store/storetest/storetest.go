@@ -23,8 +23,9 @@
 //   - A weak identity absorbed by a strong one brings its stored versions into the strong
 //     view and history (in the same atomic write); aliases of an absorbed identity follow it.
 //   - IdentityOf answers accepted declarations only, by the platform's own ids; a record its
-//     newest version's identity (versions delivered in order), a subject the identity of its newest declaration by declared
-//     time (not arrival); both follow aliases; purged declarations answer errs.NotFound.
+//     newest version's identity (versions delivered in order), a subject the identity of its
+//     newest declaration by declared time (not arrival); both follow aliases; purged
+//     declarations answer errs.NotFound.
 //   - Writes racing from many goroutines, weak and strong identities included, end in the
 //     state of a sequential run (views but for Revision, histories, counts).
 package storetest
