@@ -662,12 +662,15 @@ type isGetSignedQRRequest_Person interface {
 }
 
 type GetSignedQRRequest_RecordId struct {
-	// The platform's id of one of the person's declarations (source.record_id).
+	// The platform's id of one of the person's declarations (source.record_id): the answer
+	// is the person its newest stored version is about.
 	RecordId string `protobuf:"bytes,1,opt,name=record_id,json=recordId,proto3,oneof"`
 }
 
 type GetSignedQRRequest_SubjectId struct {
-	// The platform's id of the person or account (source.subject_id).
+	// The platform's id of the person or account (source.subject_id). An account may declare
+	// for several people (a parent for children): the answer is the person of the account's
+	// most recent declaration by declared time.
 	SubjectId string `protobuf:"bytes,2,opt,name=subject_id,json=subjectId,proto3,oneof"`
 }
 
