@@ -42,6 +42,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/keys"
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/gateway/store/boltstore"
+	"github.com/lienthong/lienthong/gateway/store/instrumented"
 	"github.com/lienthong/lienthong/gateway/store/redisstore"
 )
 
@@ -208,21 +209,23 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 	if err != nil {
 		return nil, err
 	}
-	st, kind, err := openStore(ctx, cfg)
+	tel, err := newTelemetry(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gw := &runningGateway{StoreKind: kind, Store: st, Deriver: deriver, Keys: ring, log: log, health: health.NewServer(), bgDone: make(chan struct{})}
+	m := tel.Meter
+	raw, kind, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := instrumented.Wrap(raw, kind, tel.Tracer, m)
+	gw := &runningGateway{StoreKind: kind, Store: st, Deriver: deriver, Keys: ring, log: log, health: health.NewServer(), bgDone: make(chan struct{}), telemetry: tel}
 	ok := false
 	defer func() {
 		if !ok {
 			st.Close()
 		}
 	}()
-	if gw.telemetry, err = newTelemetry(ctx); err != nil {
-		return nil, err
-	}
-	m := gw.telemetry.Meter
 
 	var register ingest.Register
 	if cfg.Registry.Enabled {
@@ -294,7 +297,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 			interval = cfg.Tokhaiyte.Interval.Duration
 		}
 		r, err := pull.New(pull.Config{Holder: cfg.ReplicaID, PollInterval: interval, Logger: log, Observer: pullObserver(m)},
-			src, gw.Pipeline.Unsigned(), state)
+			traceSource(src, tel.Tracer), traceSink(gw.Pipeline.Unsigned(), src.Name(), tel.Tracer), state)
 		if err != nil {
 			return nil, err
 		}

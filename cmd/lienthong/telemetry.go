@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
@@ -15,6 +17,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/lienthong/lienthong/adapters"
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/errs"
 )
 
 // telemetry holds the process's OpenTelemetry providers and the Prometheus handler.
@@ -59,4 +65,48 @@ func (t *telemetry) Shutdown(ctx context.Context) {
 	for _, f := range t.shutdown {
 		_ = f(ctx)
 	}
+}
+
+// tracedSource makes every fetch from a pull partner a span.
+type tracedSource struct {
+	adapters.Source
+	tracer trace.Tracer
+}
+
+func traceSource(src adapters.Source, tp trace.TracerProvider) adapters.Source {
+	return tracedSource{Source: src, tracer: tp.Tracer("github.com/lienthong/lienthong/adapters/pull")}
+}
+
+func (s tracedSource) Fetch(ctx context.Context, cursor string) (adapters.Page, error) {
+	ctx, span := s.tracer.Start(ctx, "pull.fetch", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("partner", string(s.Name()))))
+	defer span.End()
+	page, err := s.Source.Fetch(ctx, cursor)
+	span.SetAttributes(attribute.Int("declarations", len(page.Declarations)), attribute.Bool("more", page.More))
+	if err != nil {
+		span.SetStatus(codes.Error, errs.KindOf(err).String())
+	}
+	return page, err
+}
+
+// tracedSink makes every batch handed to the ingest pipeline by a pull partner a span.
+type tracedSink struct {
+	next    adapters.Sink
+	partner string
+	tracer  trace.Tracer
+}
+
+func traceSink(next adapters.Sink, partner canonical.Platform, tp trace.TracerProvider) adapters.Sink {
+	return tracedSink{next: next, partner: string(partner), tracer: tp.Tracer("github.com/lienthong/lienthong/gateway/ingest")}
+}
+
+func (s tracedSink) Ingest(ctx context.Context, batch []canonical.Declaration) ([]adapters.Result, error) {
+	ctx, span := s.tracer.Start(ctx, "pull.ingest", trace.WithAttributes(
+		attribute.String("partner", s.partner), attribute.Int("declarations", len(batch))))
+	defer span.End()
+	rs, err := s.next.Ingest(ctx, batch)
+	if err != nil {
+		span.SetStatus(codes.Error, errs.KindOf(err).String())
+	}
+	return rs, err
 }
