@@ -57,17 +57,17 @@ func (r *AccessRecorder) Dropped() int64 {
 	return r.dropped
 }
 
-// writers is how many accesses are written at once: the embedded store coalesces concurrent
-// appends into one commit, and Redis pipelines them over its pool.
-const writers = 64
+// maxBatch is the most accesses written in one store call (one embedded-store commit, one
+// Redis pipeline).
+const maxBatch = 1024
 
 func (r *AccessRecorder) run() {
 	defer close(r.done)
-	batch := make([]store.Access, 0, writers)
+	batch := make([]store.Access, 0, maxBatch)
 	for a := range r.ch {
 		batch = append(batch[:0], a)
 	drain:
-		for len(batch) < writers {
+		for len(batch) < maxBatch {
 			select {
 			case more, ok := <-r.ch:
 				if !ok {
@@ -82,21 +82,13 @@ func (r *AccessRecorder) run() {
 	}
 }
 
-// write appends the batch's accesses concurrently and waits for them all.
+// write appends the batch's accesses in one store call.
 func (r *AccessRecorder) write(batch []store.Access) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	for _, a := range batch {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.st.AppendAccess(ctx, a); err != nil {
-				r.log.Warn("access not logged", "qr_id", a.QRID, "err", err)
-			}
-		}()
+	if err := r.st.AppendAccess(ctx, batch...); err != nil {
+		r.log.Warn("accesses not logged", "count", len(batch), "err", err)
 	}
-	wg.Wait()
 }
 
 // Close stops taking accesses and waits (until ctx ends) for the queued ones to be written.

@@ -157,8 +157,9 @@ type Auditor interface {
 	Rejections(ctx context.Context, q RejectionQuery) ([]Rejected, string, error)
 	// Counts returns the counters matching q.
 	Counts(ctx context.Context, q CountQuery) ([]Count, error)
-	// AppendAccess records one access (a lookup or a history read).
-	AppendAccess(ctx context.Context, a Access) error
+	// AppendAccess records accesses (lookups, history reads); a busy gateway passes many at
+	// once. On an error some of them may not be recorded.
+	AppendAccess(ctx context.Context, as ...Access) error
 	// AccessLog returns accesses, newest first, paged.
 	AccessLog(ctx context.Context, q AccessQuery) ([]Access, string, error)
 }

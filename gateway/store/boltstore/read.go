@@ -188,24 +188,29 @@ func (s *Store) newestFirst(ctx context.Context, op string, bucket []byte, token
 	return next, extra, err
 }
 
-// AppendAccess records one access under its time and a sequence number. Concurrent calls are
-// coalesced into one transaction (one fsync), so a busy access log costs few commits.
-func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
+// AppendAccess records accesses, each under its time and a sequence number, in one
+// transaction; concurrent calls are coalesced into one commit (one fsync).
+func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "boltstore.AppendAccess"
 	if err := ctx.Err(); err != nil {
 		return errs.E(errs.Transient, op, err)
 	}
 	return classify(op, s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccess)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+		for _, a := range as {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			v, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), v); err != nil {
+				return err
+			}
 		}
-		v, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		return b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), v)
+		return nil
 	}))
 }
 

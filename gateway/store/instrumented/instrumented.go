@@ -153,9 +153,9 @@ func (s *Store) Counts(ctx context.Context, q store.CountQuery) (cs []store.Coun
 }
 
 // AppendAccess implements store.Auditor.
-func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
-	return s.call(ctx, "AppendAccess", qrid(a.QRID), func(ctx context.Context) error {
-		return s.next.AppendAccess(ctx, a)
+func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
+	return s.call(ctx, "AppendAccess", []attribute.KeyValue{attribute.Int("accesses", len(as))}, func(ctx context.Context) error {
+		return s.next.AppendAccess(ctx, as...)
 	})
 }
 

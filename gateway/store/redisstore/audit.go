@@ -216,20 +216,31 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 	return n == 1, nil
 }
 
-// AppendAccess records one access in the bucket of its QRID (or of its principal).
-func (s *Store) AppendAccess(ctx context.Context, a store.Access) error {
+// AppendAccess records each access in the bucket of its QRID (or of its principal), all in
+// one pipeline.
+func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
-	key := a.QRID
-	if key == "" {
-		key = a.Principal
+	calls := make([]*scriptCall, len(as))
+	for i := range as {
+		a := &as[i]
+		key := a.QRID
+		if key == "" {
+			key = a.Principal
+		}
+		b := bucketOf(key)
+		args := []any{encodeAccess(a), bucketText(b), stamp(a.At), fmt.Sprintf("%016x", rand.Uint64())}
+		for _, p := range accessPrefixes(a) {
+			args = append(args, p)
+		}
+		calls[i] = &scriptCall{script: accessScript, keys: []string{s.k.access(b), s.k.accessIndex(b)}, args: args}
 	}
-	b := bucketOf(key)
-	args := []any{encodeAccess(&a), bucketText(b), stamp(a.At), fmt.Sprintf("%016x", rand.Uint64())}
-	for _, p := range accessPrefixes(&a) {
-		args = append(args, p)
+	runScripts(ctx, s.c, calls)
+	for _, sc := range calls {
+		if err := sc.cmd.Err(); err != nil {
+			return classify(op, err)
+		}
 	}
-	err := accessScript.Run(ctx, s.c, []string{s.k.access(b), s.k.accessIndex(b)}, args...).Err()
-	return classify(op, err)
+	return nil
 }
 
 func bucketText(b int) string { return strconv.Itoa(10000 + b)[1:] }
