@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -11,6 +12,7 @@ import (
 // metrics are the gateway's own instruments (gRPC server metrics come from otelgrpc).
 type metrics struct {
 	lookupDuration metric.Float64Histogram
+	byStatus       sync.Map // status → metric.MeasurementOption, built once per status
 }
 
 func newMetrics(m metric.Meter) *metrics {
@@ -21,6 +23,12 @@ func newMetrics(m metric.Meter) *metrics {
 	return &metrics{lookupDuration: h}
 }
 
+// lookup records one lookup's latency; the attribute set of each status is built once, not
+// on every call (the hot path).
 func (m *metrics) lookup(ctx context.Context, start time.Time, status string) {
-	m.lookupDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attribute.String("status", status)))
+	opt, ok := m.byStatus.Load(status)
+	if !ok {
+		opt, _ = m.byStatus.LoadOrStore(status, metric.WithAttributeSet(attribute.NewSet(attribute.String("status", status))))
+	}
+	m.lookupDuration.Record(ctx, time.Since(start).Seconds(), opt.(metric.MeasurementOption))
 }
