@@ -148,7 +148,7 @@ func (s *auditService) GetHistory(ctx context.Context, req *lienthongv1.GetHisto
 	}
 	resp := &lienthongv1.GetHistoryResponse{QrId: v.QRID}
 	for _, d := range history {
-		resp.Declarations = append(resp.Declarations, declarationToPB(d))
+		resp.Declarations = append(resp.Declarations, DeclarationToPB(d))
 	}
 	return resp, nil
 }
@@ -179,7 +179,7 @@ func (s *auditService) ListRejections(ctx context.Context, req *lienthongv1.List
 	}
 	resp := &lienthongv1.ListRejectionsResponse{NextPageToken: next}
 	for _, r := range rs {
-		rej := &lienthongv1.Rejection{Declaration: declarationToPB(r.Declaration), Violations: violationsToPB(r.Violations)}
+		rej := &lienthongv1.Rejection{Declaration: DeclarationToPB(r.Declaration), Violations: violationsToPB(r.Violations)}
 		validUTF8(rej.ProtoReflect())
 		resp.Rejections = append(resp.Rejections, rej)
 	}

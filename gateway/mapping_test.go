@@ -48,7 +48,7 @@ func TestEnumsShareNumbering(t *testing.T) {
 	}
 }
 
-// TestDeclarationRoundTrip: what a ministry reads back (declarationToPB) is what a partner
+// TestDeclarationRoundTrip: what a ministry reads back (DeclarationToPB) is what a partner
 // could send (declarationFromPB), field for field, except received_at, which is the gateway's.
 func TestDeclarationRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
@@ -68,14 +68,14 @@ func TestDeclarationRoundTrip(t *testing.T) {
 		DeclaredAt: at,
 		ReceivedAt: at.Add(time.Minute),
 	}
-	m := declarationToPB(d)
+	m := DeclarationToPB(d)
 	back := declarationFromPB(m)
 	if !back.ReceivedAt.IsZero() {
 		t.Error("a partner's received_at was kept")
 	}
 	back.ReceivedAt = d.ReceivedAt
-	if !proto.Equal(declarationToPB(back), m) {
-		t.Errorf("round trip changed the declaration:\n got %v\nwant %v", declarationToPB(back), m)
+	if !proto.Equal(DeclarationToPB(back), m) {
+		t.Errorf("round trip changed the declaration:\n got %v\nwant %v", DeclarationToPB(back), m)
 	}
 	// A year-only birth date keeps no month or day, whatever the partner sent.
 	y := birthDateFromPB(&lienthongv1.BirthDate{Year: 1990, Month: 5, Day: 17, Precision: lienthongv1.DatePrecision_DATE_PRECISION_YEAR})

@@ -15,7 +15,9 @@ import (
 
 // This file maps the gateway's types to the contract's messages (the outbound direction).
 
-func declarationToPB(d canonical.Declaration) *lienthongv1.Declaration {
+// DeclarationToPB writes a declaration as the contract's message (the History answer, and what
+// a partner client written in Go sends).
+func DeclarationToPB(d canonical.Declaration) *lienthongv1.Declaration {
 	m := &lienthongv1.Declaration{
 		Source: &lienthongv1.Source{
 			Platform:  string(d.Source.Platform),

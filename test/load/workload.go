@@ -10,6 +10,7 @@ import (
 	"github.com/lienthong/lienthong/adapters/sim"
 	"github.com/lienthong/lienthong/adapters/tokhaiyte"
 	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/gateway"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
@@ -90,7 +91,7 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 				for b := start; b < min(len(ds), start+batchSize*batchesPerStream); b += batchSize {
 					msg := &lienthongv1.StreamDeclarationsRequest{}
 					for _, d := range ds[b:min(len(ds), b+batchSize)] {
-						m := declarationPB(d)
+						m := gateway.DeclarationToPB(d)
 						// A record the simulator wrote in a legacy encoding (invalid UTF-8) has
 						// no protobuf form: a partner client could not send it either.
 						if _, err := proto.Marshal(m); err != nil {
