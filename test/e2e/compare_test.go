@@ -14,6 +14,7 @@ import (
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/identity"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 )
 
 // platformCounts is what GetStatistics says of one platform.
@@ -36,10 +37,10 @@ func cells(m map[canonical.Platform]platformCounts) int {
 }
 
 // readStats reads the declaration counters as the ministry, summed over days and provinces.
-func readStats(c clients) (map[canonical.Platform]platformCounts, error) {
+func readStats(c procs.Clients) (map[canonical.Platform]platformCounts, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	resp, err := c.audit.GetStatistics(ctx, &lienthongv1.GetStatisticsRequest{})
+	resp, err := c.Audit.GetStatistics(ctx, &lienthongv1.GetStatisticsRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -81,10 +82,10 @@ func (tr *truth) expectedStats() map[canonical.Platform]platformCounts {
 func waitIngested(t *testing.T, g *gatewayProc, tr *truth, deadline time.Duration) {
 	t.Helper()
 	want := cells(tr.expectedStats())
-	c := g.client(t, tokMinistry)
-	eventually(t, deadline, "gateway counting every record version of the ground truth", func() (bool, string) {
-		if g.exited() {
-			t.Fatalf("%s exited during ingest: %v", g.name, g.waitErr)
+	c := g.conns.Client(t, tokMinistry)
+	procs.Eventually(t, deadline, "gateway counting every record version of the ground truth", func() (bool, string) {
+		if g.Exited() {
+			t.Fatalf("%s exited during ingest: %v", g.Name, g.WaitErr())
 		}
 		got, err := readStats(c)
 		if err != nil {
@@ -103,7 +104,7 @@ type calls struct {
 // It returns the number of accepted declarations compared one by one and the reads it made.
 func checkAgainstTruth(t *testing.T, g *gatewayProc, tr *truth) (int, calls) {
 	t.Helper()
-	ministry, checkpoint := g.client(t, tokMinistry), g.client(t, tokCheckpoint)
+	ministry, checkpoint := g.conns.Client(t, tokMinistry), g.conns.Client(t, tokCheckpoint)
 	checkStatistics(t, ministry, tr)
 	checkRejections(t, ministry, tr)
 	d := deriverOf(t, g.dataDir)
@@ -121,14 +122,14 @@ func checkAgainstTruth(t *testing.T, g *gatewayProc, tr *truth) (int, calls) {
 	return compared, made
 }
 
-func checkStatistics(t *testing.T, c clients, tr *truth) {
+func checkStatistics(t *testing.T, c procs.Clients, tr *truth) {
 	t.Helper()
 	got, err := readStats(c)
 	if err != nil {
 		t.Fatalf("GetStatistics: %v", err)
 	}
 	want := tr.expectedStats()
-	for _, p := range partnerPlatforms {
+	for _, p := range procs.PartnerPlatforms() {
 		g, w := got[p], want[p]
 		if g.Accepted != w.Accepted {
 			t.Errorf("statistics %s accepted = %d, truth %d", p, g.Accepted, w.Accepted)
@@ -168,12 +169,12 @@ func reasonSet[R ~string](rs []R) string {
 
 // checkRejections lists every rejection (all pages) and compares them with the truth's
 // rejected records and their reasons.
-func checkRejections(t *testing.T, c clients, tr *truth) {
+func checkRejections(t *testing.T, c procs.Clients, tr *truth) {
 	t.Helper()
 	got := map[string]string{}
 	for token, pages := "", 0; ; pages++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		resp, err := c.audit.ListRejections(ctx, &lienthongv1.ListRejectionsRequest{PageSize: 1000, PageToken: token})
+		resp, err := c.Audit.ListRejections(ctx, &lienthongv1.ListRejectionsRequest{PageSize: 1000, PageToken: token})
 		cancel()
 		if err != nil {
 			// Not fatal: the identity and inconsistency checks still say what they find.
@@ -242,7 +243,7 @@ func diffMaps(t *testing.T, what string, got, want map[string]string) {
 // QR id and by every alias QR id (as a checkpoint), comparing records, status and flags. It
 // returns the number of accepted declarations found where the truth files them, and the
 // successful reads it made.
-func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *identity.Deriver, qrids map[string]string) (int, calls) {
+func checkIdentities(t *testing.T, ministry, checkpoint procs.Clients, tr *truth, d *identity.Deriver, qrids map[string]string) (int, calls) {
 	t.Helper()
 	want := map[string]map[string]bool{} // identity key → record versions filed under it
 	accepted := 0
@@ -301,11 +302,11 @@ func checkIdentities(t *testing.T, ministry, checkpoint clients, tr *truth, d *i
 	return compared, made
 }
 
-func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid string, d *identity.Deriver, want map[string]bool, report func(string, ...any)) (int, calls) {
+func checkIdentity(ministry, checkpoint procs.Clients, id sim.TruthIdentity, qrid string, d *identity.Deriver, want map[string]bool, report func(string, ...any)) (int, calls) {
 	var made calls
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h, err := ministry.audit.GetHistory(ctx, &lienthongv1.GetHistoryRequest{QrId: qrid, Reason: "e2e ground truth check"})
+	h, err := ministry.Audit.GetHistory(ctx, &lienthongv1.GetHistoryRequest{QrId: qrid, Reason: "e2e ground truth check"})
 	if err != nil {
 		report("%s (%s): GetHistory: %v", id.Key, qrid, err)
 		return 0, made
@@ -332,7 +333,7 @@ func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid stri
 		}
 	}
 
-	l, err := checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: qrid})
+	l, err := checkpoint.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: qrid})
 	if err != nil {
 		report("%s: Lookup(%s): %v", id.Key, qrid, err)
 		return compared, made
@@ -369,7 +370,7 @@ func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid stri
 			continue
 		}
 		aq := d.QRID(ak)
-		la, err := checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: aq})
+		la, err := checkpoint.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: aq})
 		if err == nil {
 			made.lookups++
 		}
@@ -381,12 +382,12 @@ func checkIdentity(ministry, checkpoint clients, id sim.TruthIdentity, qrid stri
 }
 
 // countAccesses reads the whole access log (all pages) and counts its entries by action.
-func countAccesses(t *testing.T, c clients) map[string]int {
+func countAccesses(t *testing.T, c procs.Clients) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for token, pages := "", 0; ; pages++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		resp, err := c.audit.ListAccessLog(ctx, &lienthongv1.ListAccessLogRequest{PageSize: 1000, PageToken: token})
+		resp, err := c.Audit.ListAccessLog(ctx, &lienthongv1.ListAccessLogRequest{PageSize: 1000, PageToken: token})
 		cancel()
 		if err != nil {
 			t.Fatalf("ListAccessLog page %d: %v", pages, err)
@@ -405,12 +406,12 @@ func countAccesses(t *testing.T, c clients) map[string]int {
 
 // checkInconsistencies lists every inconsistent identity (all pages) and compares the set
 // and each one's fields and platform pairs with the truth.
-func checkInconsistencies(t *testing.T, c clients, tr *truth, qrids map[string]string) {
+func checkInconsistencies(t *testing.T, c procs.Clients, tr *truth, qrids map[string]string) {
 	t.Helper()
 	got := map[string]string{}
 	for token, pages := "", 0; ; pages++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		resp, err := c.audit.ListInconsistencies(ctx, &lienthongv1.ListInconsistenciesRequest{PageSize: 1000, PageToken: token})
+		resp, err := c.Audit.ListInconsistencies(ctx, &lienthongv1.ListInconsistenciesRequest{PageSize: 1000, PageToken: token})
 		cancel()
 		if err != nil {
 			t.Fatalf("ListInconsistencies page %d: %v", pages, err)

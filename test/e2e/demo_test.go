@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/test/procs"
 )
 
 // TestDemoOnce runs `lienthong demo --once` as a newcomer would and checks that its own
@@ -16,10 +18,10 @@ import (
 func TestDemoOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.lienthong, "demo", "--once", "--declarations", "1200", "--seed", "3",
+	cmd := exec.CommandContext(ctx, bins.Lienthong, "demo", "--once", "--declarations", "1200", "--seed", "3",
 		"--data-dir", t.TempDir(), "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = stopDeadline
+	cmd.WaitDelay = procs.StopDeadline
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -18,6 +18,7 @@ import (
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/gateway/keys"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 	"github.com/lienthong/lienthong/test/redistest"
 )
 
@@ -28,7 +29,7 @@ const ingestDeadline = 90 * time.Second
 // second partnersim of the same population pushing Bluezone's batches to the gateway (the
 // gateway's URL is only known once it runs, and the feeds' URLs must be known before).
 type world struct {
-	feeds, pusher *simProc
+	feeds, pusher *procs.Sim
 	gw            *gatewayProc
 	truth         *truth
 	dataDir       string
@@ -51,14 +52,14 @@ func startWorld(t *testing.T, o worldOptions) *world {
 	epoch := time.Now().UTC().Truncate(time.Second)
 	w := &world{dataDir: t.TempDir()}
 	w.feeds = startPartnersim(t, "partnersim-feeds", simOptions{declarations: o.declarations, seed: o.seed, epoch: epoch, extra: o.feedFlags})
-	w.truth = loadTruth(t, w.feeds.truthPath)
+	w.truth = loadTruth(t, w.feeds.GroundTruth)
 	w.started = time.Now()
 	w.gw = startGateway(t, "gateway", gatewayOptions{dataDir: w.dataDir, redis: o.redis,
-		ncoviURL: w.feeds.started.NCOVI, tokhaiyteURL: w.feeds.started.Tokhaiyte, ncoviPageSize: o.ncoviPage})
+		ncoviURL: w.feeds.Started.NCOVI, tokhaiyteURL: w.feeds.Started.Tokhaiyte, ncoviPageSize: o.ncoviPage})
 	w.pusher = startPartnersim(t, "partnersim-bluezone", simOptions{declarations: o.declarations, seed: o.seed, epoch: epoch,
 		pushTo: w.gw.httpURL(), extra: o.pushFlags})
-	if w.pusher.started.Declarations != w.feeds.started.Declarations {
-		t.Fatalf("the two partnersims generated different populations: %d and %d declarations", w.pusher.started.Declarations, w.feeds.started.Declarations)
+	if w.pusher.Started.Declarations != w.feeds.Started.Declarations {
+		t.Fatalf("the two partnersims generated different populations: %d and %d declarations", w.pusher.Started.Declarations, w.feeds.Started.Declarations)
 	}
 	return w
 }
@@ -66,7 +67,7 @@ func startWorld(t *testing.T, o worldOptions) *world {
 // waitComplete waits until Bluezone's pusher is done and the gateway counted everything.
 func (w *world) waitComplete(t *testing.T, g *gatewayProc) time.Duration {
 	t.Helper()
-	w.pusher.waitPushed(t, ingestDeadline)
+	w.pusher.WaitPushed(t, ingestDeadline)
 	waitIngested(t, g, w.truth, ingestDeadline)
 	return time.Since(w.started)
 }
@@ -74,10 +75,10 @@ func (w *world) waitComplete(t *testing.T, g *gatewayProc) time.Duration {
 // stopGateway stops g with SIGTERM and requires exit code 0 within the deadline.
 func stopGateway(t *testing.T, g *gatewayProc) {
 	t.Helper()
-	if code := g.stop(t); code != 0 {
-		t.Errorf("%s exited with code %d after SIGTERM, want 0:\n%s", g.name, code, tailFile(g.stderrPath, 4<<10))
+	if code := g.Stop(t); code != 0 {
+		t.Errorf("%s exited with code %d after SIGTERM, want 0:\n%s", g.Name, code, procs.TailFile(g.StderrPath, 4<<10))
 	}
-	t.Logf("%s stopped %v after SIGTERM", g.name, g.stopDuration.Round(time.Millisecond))
+	t.Logf("%s stopped %v after SIGTERM", g.Name, g.StopDuration.Round(time.Millisecond))
 }
 
 func TestPopulationMatchesGroundTruth(t *testing.T) {
@@ -106,8 +107,8 @@ func TestPopulationMatchesGroundTruth(t *testing.T) {
 			// Every read of personal data is in the access log, also the lookups still
 			// queued for the log when SIGTERM came: read it back from a new process.
 			g2 := startGateway(t, "gateway-reopened", gatewayOptions{dataDir: w.dataDir, redis: o.redis,
-				ncoviURL: w.feeds.started.NCOVI, tokhaiyteURL: w.feeds.started.Tokhaiyte})
-			got := countAccesses(t, g2.client(t, tokMinistry))
+				ncoviURL: w.feeds.Started.NCOVI, tokhaiyteURL: w.feeds.Started.Tokhaiyte})
+			got := countAccesses(t, g2.conns.Client(t, tokMinistry))
 			want := map[string]int{"lookup": made.lookups, "history": made.histories}
 			if got["lookup"] != want["lookup"] || got["history"] != want["history"] || len(got) != len(want) {
 				t.Errorf("access log after restart: %v, want %v (one entry per successful lookup and history read)", got, want)
@@ -129,11 +130,11 @@ func TestLookupFormsAgree(t *testing.T) {
 	for _, id := range w.truth.identities {
 		platformsOf[id.Key] = id.Platforms
 	}
-	checkpoint := w.gw.client(t, tokCheckpoint)
+	checkpoint := w.gw.conns.Client(t, tokCheckpoint)
 	lookup := func(t *testing.T, qr string) (*lienthongv1.LookupResponse, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		return checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: qr})
+		return checkpoint.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: qr})
 	}
 	for _, q := range w.truth.demo {
 		t.Run(string(q.Role), func(t *testing.T) {
@@ -144,7 +145,7 @@ func TestLookupFormsAgree(t *testing.T) {
 			}
 			// The signed QR as a partner app gets it: `lienthong qr` with that platform's token.
 			var signed lienthongv1.GetSignedQRResponse
-			runCLI(t, []string{"LIENTHONG_TOKEN=" + partnerToken(platforms[0])}, &signed, "qr", "--addr", w.gw.grpcAddr, "-o", "json", qrid)
+			runCLI(t, []string{"LIENTHONG_TOKEN=" + suite.PartnerToken(platforms[0])}, &signed, "qr", "--addr", w.gw.grpcAddr, "-o", "json", qrid)
 			if signed.GetQrId() != qrid || !strings.HasPrefix(signed.GetSignedQr(), "LT1.") {
 				t.Fatalf("lienthong qr %s = %v", qrid, &signed)
 			}
@@ -227,7 +228,7 @@ func TestLookupFormsAgree(t *testing.T) {
 // runCLI runs the lienthong binary as an operator would and reads its JSON output into out.
 func runCLI(t *testing.T, env []string, out proto.Message, args ...string) {
 	t.Helper()
-	cmd := exec.Command(bins.lienthong, args...)
+	cmd := exec.Command(bins.Lienthong, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -278,9 +279,9 @@ func testGracefulShutdown(t *testing.T, redis string) {
 		feedFlags: []string{"--ncovi-latency", "50ms", "--tokhaiyte-latency", "50ms"},
 		pushFlags: []string{"--rate", "300", "--batch-size", "50"}})
 	want := cells(w.truth.expectedStats())
-	ministry := w.gw.client(t, tokMinistry)
+	ministry := w.gw.conns.Client(t, tokMinistry)
 	var before int
-	eventually(t, ingestDeadline, "ingest under way (Bluezone and NCOVI declarations counted)", func() (bool, string) {
+	procs.Eventually(t, ingestDeadline, "ingest under way (Bluezone and NCOVI declarations counted)", func() (bool, string) {
 		got, err := readStats(ministry)
 		if err != nil {
 			return false, err.Error()
@@ -296,8 +297,8 @@ func testGracefulShutdown(t *testing.T, redis string) {
 
 	// The same data folder and addresses: Bluezone's pusher retries into the new process.
 	g2 := startGateway(t, "gateway-restarted", gatewayOptions{dataDir: w.dataDir, redis: redis, grpcAddr: w.gw.grpcAddr, httpAddr: w.gw.httpAddr,
-		ncoviURL: w.feeds.started.NCOVI, tokhaiyteURL: w.feeds.started.Tokhaiyte, ncoviPageSize: 50})
-	after, err := readStats(g2.client(t, tokMinistry))
+		ncoviURL: w.feeds.Started.NCOVI, tokhaiyteURL: w.feeds.Started.Tokhaiyte, ncoviPageSize: 50})
+	after, err := readStats(g2.conns.Client(t, tokMinistry))
 	if err != nil {
 		t.Fatal(err)
 	}

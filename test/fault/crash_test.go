@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/test/procs"
 	"github.com/lienthong/lienthong/test/redistest"
 )
 
@@ -41,10 +42,10 @@ func testGatewayCrash(t *testing.T, redisURL string) {
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("kill points drawn with seed %d", seed)
-	o := gatewayOptions{name: "gw-crash", dataDir: t.TempDir(), redis: redisURL, grpcAddr: freeAddr(t), httpAddr: freeAddr(t)}
+	o := gatewayOptions{name: "gw-crash", dataDir: t.TempDir(), redis: redisURL, grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t)}
 	sim := startPartnersim(t, crashDeclarations(), "http://"+o.httpAddr)
-	o.ncoviURL, o.tokhaiyteURL = sim.started.NCOVI, sim.started.Tokhaiyte
-	want := truthCounts(sim.summary(t))
+	o.ncoviURL, o.tokhaiyteURL = sim.Started.NCOVI, sim.Started.Tokhaiyte
+	want := truthCounts(sim.Summary(t))
 	t.Logf("ground truth: %d declarations counted in %d statistics cells (%d counter increments)", crashDeclarations(), len(want), want.total())
 
 	start := time.Now()
@@ -59,11 +60,11 @@ func testGatewayCrash(t *testing.T, redisURL string) {
 	var restarts []time.Duration
 	for i, share := range points {
 		target := int64(share * float64(want.total()))
-		c := g.client(t, tokMinistry)
+		c := g.conns.Client(t, tokMinistry)
 		var at int64
-		eventually(t, 3*time.Minute, fmt.Sprintf("kill %d: %d counted", i+1, target), func() (bool, string) {
-			if g.exited() {
-				t.Fatalf("gateway exited on its own: %v", g.waitErr)
+		procs.Eventually(t, 3*time.Minute, fmt.Sprintf("kill %d: %d counted", i+1, target), func() (bool, string) {
+			if g.Exited() {
+				t.Fatalf("gateway exited on its own: %v", g.WaitErr())
 			}
 			got, err := readCounts(c)
 			if err != nil {
@@ -78,7 +79,7 @@ func testGatewayCrash(t *testing.T, redisURL string) {
 		g = startGateway(t, o)
 		restarts = append(restarts, time.Since(r0))
 	}
-	sim.waitPushed(t, 5*time.Minute)
+	sim.WaitPushed(t, 5*time.Minute)
 	waitTruth(t, g, want, 5*time.Minute)
 	t.Logf("after %d kills the statistics equal the ground truth in all %d cells (%d counts); total %v; restart-to-ready times %v",
 		crashKills, len(want), want.total(), time.Since(start).Round(time.Millisecond), restarts)
@@ -88,7 +89,7 @@ func testGatewayCrash(t *testing.T, redisURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sim.summary(t)
+	sum := sim.Summary(t)
 	for _, p := range []string{"ncovi", "tokhaiyte"} {
 		_, _, pulled, ok := r.pullDetail(p)
 		if !ok {

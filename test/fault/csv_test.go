@@ -20,7 +20,7 @@ import (
 // and `lienthong audit rejections -o csv` as a ministry would: no cell may start a formula.
 func TestAuditCSVNeutralizesFormulas(t *testing.T) {
 	g := startGateway(t, gatewayOptions{name: "gw-csv", dataDir: t.TempDir()})
-	tk := g.client(t, partnerToken("tokhaiyte"))
+	tk := g.conns.Client(t, suite.PartnerToken("tokhaiyte"))
 	formulas := []string{`=cmd|' /C calc'!A0`, `+HYPERLINK("http://evil.example","x")`, `-2+3`, `@SUM(A1:A9)`}
 	now := time.Now()
 	var decls []*lienthongv1.Declaration
@@ -45,7 +45,7 @@ func TestAuditCSVNeutralizesFormulas(t *testing.T) {
 	decls = append(decls, bad)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := tk.ingest.SubmitDeclarations(ctx, &lienthongv1.SubmitDeclarationsRequest{Declarations: decls})
+	resp, err := tk.Ingest.SubmitDeclarations(ctx, &lienthongv1.SubmitDeclarationsRequest{Declarations: decls})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestAuditCSVNeutralizesFormulas(t *testing.T) {
 	}
 	run := func(args ...string) [][]string {
 		t.Helper()
-		cmd := exec.Command(bins.lienthong, append([]string{"audit"}, args...)...)
+		cmd := exec.Command(bins.Lienthong, append([]string{"audit"}, args...)...)
 		cmd.Env = append(os.Environ(), "LIENTHONG_ADDR="+g.opts.grpcAddr, "LIENTHONG_TOKEN="+tokMinistry)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb

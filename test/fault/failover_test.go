@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/adapters/pull"
+	"github.com/lienthong/lienthong/test/procs"
 	"github.com/lienthong/lienthong/test/redistest"
 )
 
@@ -15,14 +16,14 @@ import (
 // lease time and the final state to match the ground truth.
 func TestReplicaFailover(t *testing.T) {
 	r := redistest.Start(t, redistest.Options{AppendOnly: true, Args: []string{"--appendfsync", "always"}})
-	a := gatewayOptions{name: "gw-a", dataDir: t.TempDir(), redis: r.URL(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t), ncoviPageSize: 100}
-	b := gatewayOptions{name: "gw-b", redis: r.URL(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t), ncoviPageSize: 100}
+	a := gatewayOptions{name: "gw-a", dataDir: t.TempDir(), redis: r.URL(), grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t), ncoviPageSize: 100}
+	b := gatewayOptions{name: "gw-b", redis: r.URL(), grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t), ncoviPageSize: 100}
 	// Bluezone pushes to B, the replica that survives; the pulls are slowed so the kill lands
 	// in their middle.
 	ps := startPartnersim(t, 20000, "http://"+b.httpAddr, "--ncovi-latency", "100ms", "--tokhaiyte-latency", "300ms")
-	a.ncoviURL, a.tokhaiyteURL = ps.started.NCOVI, ps.started.Tokhaiyte
+	a.ncoviURL, a.tokhaiyteURL = ps.Started.NCOVI, ps.Started.Tokhaiyte
 	b.ncoviURL, b.tokhaiyteURL = a.ncoviURL, a.tokhaiyteURL
-	want := truthCounts(ps.summary(t))
+	want := truthCounts(ps.Summary(t))
 
 	// A starts first and takes both leases.
 	ga := startGateway(t, a)
@@ -41,7 +42,7 @@ func TestReplicaFailover(t *testing.T) {
 		}
 		return n, strings.Join(desc, " ")
 	}
-	eventually(t, 30*time.Second, "gw-a holding both pull leases", func() (bool, string) {
+	procs.Eventually(t, 30*time.Second, "gw-a holding both pull leases", func() (bool, string) {
 		n, d := holds(ga)
 		return n == 2, d
 	})
@@ -51,8 +52,8 @@ func TestReplicaFailover(t *testing.T) {
 	if n, d := holds(gb); n != 0 {
 		t.Fatalf("gw-b holds leases while gw-a does: %s", d)
 	}
-	ministry := gb.client(t, tokMinistry)
-	eventually(t, 2*time.Minute, "a fifth of NCOVI's records counted", func() (bool, string) {
+	ministry := gb.conns.Client(t, tokMinistry)
+	procs.Eventually(t, 2*time.Minute, "a fifth of NCOVI's records counted", func() (bool, string) {
 		got, err := readCounts(ministry)
 		if err != nil {
 			return false, err.Error()
@@ -69,7 +70,7 @@ func TestReplicaFailover(t *testing.T) {
 	ga.crash()
 	killed := time.Now()
 	t.Logf("SIGKILL gw-a holding both leases at %d of %d counted", before.total(), want.total())
-	eventually(t, 2*pull.DefaultLeaseTTL, "gw-b taking both leases over", func() (bool, string) {
+	procs.Eventually(t, 2*pull.DefaultLeaseTTL, "gw-b taking both leases over", func() (bool, string) {
 		n, d := holds(gb)
 		return n == 2, d
 	})
@@ -80,7 +81,7 @@ func TestReplicaFailover(t *testing.T) {
 	if bound := pull.DefaultLeaseTTL + pull.DefaultLeaseTTL/15 + time.Second; takeover > bound {
 		t.Errorf("takeover took %v, more than the lease TTL %v plus the standby's retry interval %v", takeover, pull.DefaultLeaseTTL, pull.DefaultLeaseTTL/15)
 	}
-	ps.waitPushed(t, 5*time.Minute)
+	ps.WaitPushed(t, 5*time.Minute)
 	waitTruth(t, gb, want, 5*time.Minute)
 	t.Logf("final statistics on gw-b equal the ground truth in all %d cells (%d counts)", len(want), want.total())
 }

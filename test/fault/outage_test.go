@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 	"github.com/lienthong/lienthong/test/redistest"
 )
 
@@ -35,7 +36,7 @@ type lookupLoad struct {
 	stop  chan struct{}
 }
 
-func startLookupLoad(c clients, workers int) *lookupLoad {
+func startLookupLoad(c procs.Clients, workers int) *lookupLoad {
 	l := &lookupLoad{stop: make(chan struct{})}
 	for range workers {
 		l.wg.Add(1)
@@ -49,7 +50,7 @@ func startLookupLoad(c clients, workers int) *lookupLoad {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), lookupDeadline)
 				t0 := time.Now()
-				_, err := c.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
+				_, err := c.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
 				cancel()
 				call := lookupCall{start: t0, latency: time.Since(t0), code: status.Code(err)}
 				l.mu.Lock()
@@ -72,16 +73,16 @@ func (l *lookupLoad) finish() []lookupCall {
 // recovers by itself and the final state matches the ground truth.
 func TestRedisOutage(t *testing.T) {
 	r := redistest.Start(t, redistest.Options{AppendOnly: true, Args: []string{"--appendfsync", "always"}})
-	o := gatewayOptions{name: "gw-outage", dataDir: t.TempDir(), redis: r.URL(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t)}
+	o := gatewayOptions{name: "gw-outage", dataDir: t.TempDir(), redis: r.URL(), grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t)}
 	sim := startPartnersim(t, 20000, "http://"+o.httpAddr, "--rate", "2000")
-	o.ncoviURL, o.tokhaiyteURL = sim.started.NCOVI, sim.started.Tokhaiyte
-	want := truthCounts(sim.summary(t))
+	o.ncoviURL, o.tokhaiyteURL = sim.Started.NCOVI, sim.Started.Tokhaiyte
+	want := truthCounts(sim.Summary(t))
 	g := startGateway(t, o)
-	ministry := g.client(t, tokMinistry)
-	load := startLookupLoad(g.client(t, tokCheckpoint), 4)
+	ministry := g.conns.Client(t, tokMinistry)
+	load := startLookupLoad(g.conns.Client(t, tokCheckpoint), 4)
 
 	// Stop Redis in the middle of the ingest.
-	eventually(t, 2*time.Minute, "a third of the ingest", func() (bool, string) {
+	procs.Eventually(t, 2*time.Minute, "a third of the ingest", func() (bool, string) {
 		got, err := readCounts(ministry)
 		if err != nil {
 			return false, err.Error()
@@ -104,7 +105,7 @@ func TestRedisOutage(t *testing.T) {
 	r.Stop()
 	// Once a lookup has failed, whatever was in flight has ended: from then on nothing may
 	// be committed.
-	eventually(t, 10*time.Second, "a lookup failing after Redis stopped", func() (bool, string) {
+	procs.Eventually(t, 10*time.Second, "a lookup failing after Redis stopped", func() (bool, string) {
 		load.mu.Lock()
 		defer load.mu.Unlock()
 		for _, c := range load.calls {
@@ -116,9 +117,9 @@ func TestRedisOutage(t *testing.T) {
 	})
 	before := pulledAt()
 	outageEnd := stopAt.Add(10 * time.Second)
-	eventually(t, 15*time.Second, "the outage's 10 s", func() (bool, string) {
-		if g.exited() {
-			t.Fatalf("gateway exited during the Redis outage: %v", g.waitErr)
+	procs.Eventually(t, 15*time.Second, "the outage's 10 s", func() (bool, string) {
+		if g.Exited() {
+			t.Fatalf("gateway exited during the Redis outage: %v", g.WaitErr())
 		}
 		return time.Now().After(outageEnd), ""
 	})
@@ -131,7 +132,7 @@ func TestRedisOutage(t *testing.T) {
 	restartAt := time.Now()
 	r.Restart()
 	var firstOK time.Duration
-	eventually(t, 30*time.Second, "a successful lookup after Redis restarted", func() (bool, string) {
+	procs.Eventually(t, 30*time.Second, "a successful lookup after Redis restarted", func() (bool, string) {
 		load.mu.Lock()
 		defer load.mu.Unlock()
 		for _, c := range load.calls {
@@ -171,7 +172,7 @@ func TestRedisOutage(t *testing.T) {
 	if firstOK > 5*time.Second {
 		t.Errorf("first successful lookup %v after Redis restarted, target ≤ 5 s", firstOK)
 	}
-	sim.waitPushed(t, 5*time.Minute)
+	sim.WaitPushed(t, 5*time.Minute)
 	waitTruth(t, g, want, 5*time.Minute)
 	t.Logf("final statistics equal the ground truth in all %d cells (%d counts)", len(want), want.total())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lienthong/lienthong/adapters/sim"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 )
 
 // TestPartnerFaults makes NCOVI answer 500s, 429s and truncated pages throughout and go down
@@ -25,13 +26,13 @@ func TestPartnerFaults(t *testing.T) {
 	if os.Getenv("LIENTHONG_FAULT_SOAK") != "" {
 		faults = append(faults, "--ncovi-timeout-rate", "0.05")
 	}
-	o := gatewayOptions{name: "gw-partner", dataDir: t.TempDir(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t)}
+	o := gatewayOptions{name: "gw-partner", dataDir: t.TempDir(), grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t)}
 	simStart := time.Now()
 	ps := startPartnersim(t, 20000, "http://"+o.httpAddr, faults...)
-	o.ncoviURL, o.tokhaiyteURL = ps.started.NCOVI, ps.started.Tokhaiyte
-	want := truthCounts(ps.summary(t))
+	o.ncoviURL, o.tokhaiyteURL = ps.Started.NCOVI, ps.Started.Tokhaiyte
+	want := truthCounts(ps.Summary(t))
 	g := startGateway(t, o)
-	ministry, checkpoint := g.client(t, tokMinistry), g.client(t, tokCheckpoint)
+	ministry, checkpoint := g.conns.Client(t, tokMinistry), g.conns.Client(t, tokCheckpoint)
 
 	breaker := func() string {
 		rz, err := g.readyz()
@@ -44,7 +45,7 @@ func TestPartnerFaults(t *testing.T) {
 		}
 		return b
 	}
-	eventually(t, downUntil+5*time.Second, "NCOVI's breaker opening while NCOVI is down", func() (bool, string) {
+	procs.Eventually(t, downUntil+5*time.Second, "NCOVI's breaker opening while NCOVI is down", func() (bool, string) {
 		b := breaker()
 		return b == "open", b
 	})
@@ -54,7 +55,7 @@ func TestPartnerFaults(t *testing.T) {
 	// While NCOVI's breaker is open: lookups answer, the other partners' ingest completes.
 	for i := range 20 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := checkpoint.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
+		_, err := checkpoint.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
 		cancel()
 		if err != nil {
 			t.Fatalf("lookup %d while NCOVI's breaker is open: %v", i, err)
@@ -66,7 +67,7 @@ func TestPartnerFaults(t *testing.T) {
 			others[k] = v
 		}
 	}
-	eventually(t, 2*time.Minute, "Bluezone's and tokhaiyte's ingest completing", func() (bool, string) {
+	procs.Eventually(t, 2*time.Minute, "Bluezone's and tokhaiyte's ingest completing", func() (bool, string) {
 		got, err := readCounts(ministry)
 		if err != nil {
 			return false, err.Error()
@@ -81,19 +82,19 @@ func TestPartnerFaults(t *testing.T) {
 	stillOpen := breaker()
 	t.Logf("Bluezone and tokhaiyte complete (%d counts) %v after start; NCOVI's breaker then %q", others.total(), othersDone.Round(time.Millisecond), stillOpen)
 
-	eventually(t, 2*time.Minute, "NCOVI's breaker closing after NCOVI recovered", func() (bool, string) {
+	procs.Eventually(t, 2*time.Minute, "NCOVI's breaker closing after NCOVI recovered", func() (bool, string) {
 		b := breaker()
 		return b == "closed" && time.Since(simStart) > downUntil, b
 	})
 	t.Logf("NCOVI breaker closed again %v after start (%v after NCOVI came back)", time.Since(simStart).Round(time.Millisecond), (time.Since(simStart) - downUntil).Round(time.Millisecond))
 
-	ps.waitPushed(t, 5*time.Minute)
+	ps.WaitPushed(t, 5*time.Minute)
 	waitTruth(t, g, want, 5*time.Minute)
 	t.Logf("final statistics equal the ground truth in all %d cells (%d counts) in %v", len(want), want.total(), time.Since(simStart).Round(time.Millisecond))
 
 	// What partnersim's NCOVI answered (its last stderr line, at exit).
-	ps.stop()
-	if line := findLine(ps.stderrPath, func(l []byte) bool { return strings.Contains(string(l), `"partners"`) }); line != nil {
+	ps.Stop(t)
+	if line := procs.FindLine(ps.StderrPath, func(l []byte) bool { return strings.Contains(string(l), `"partners"`) }); line != nil {
 		var st struct {
 			Partners map[string]sim.PartnerStats `json:"partners"`
 		}

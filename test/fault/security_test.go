@@ -30,6 +30,7 @@ import (
 	"github.com/lienthong/lienthong/gateway/auth"
 	"github.com/lienthong/lienthong/gateway/config"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 )
 
 // chipQR is the QR on p's chip ID card.
@@ -48,17 +49,17 @@ func chipQR(p *sim.Person) string {
 func TestNoPersonalDataInDebugLogs(t *testing.T) {
 	const declarations = 3000
 	epoch := time.Now().UTC().Truncate(time.Second)
-	o := gatewayOptions{name: "gw-logs", dataDir: t.TempDir(), grpcAddr: freeAddr(t), httpAddr: freeAddr(t), logLevel: "debug"}
+	o := gatewayOptions{name: "gw-logs", dataDir: t.TempDir(), grpcAddr: procs.FreeAddr(t), httpAddr: procs.FreeAddr(t), logLevel: "debug"}
 	ps := startPartnersim(t, declarations, "http://"+o.httpAddr, "--epoch", epoch.Format(time.RFC3339))
-	o.ncoviURL, o.tokhaiyteURL = ps.started.NCOVI, ps.started.Tokhaiyte
-	want := truthCounts(ps.summary(t))
+	o.ncoviURL, o.tokhaiyteURL = ps.Started.NCOVI, ps.Started.Tokhaiyte
+	want := truthCounts(ps.Summary(t))
 	g := startGateway(t, o)
-	ps.waitPushed(t, 3*time.Minute)
+	ps.WaitPushed(t, 3*time.Minute)
 	waitTruth(t, g, want, 3*time.Minute)
 
 	// The same population partnersim serves (same seed, size and epoch).
 	pop := sim.Generate(sim.Config{Seed: 1, Declarations: declarations, Epoch: epoch})
-	cp, ministry, tk := g.client(t, tokCheckpoint), g.client(t, tokMinistry), g.client(t, partnerToken(canonical.PlatformTokhaiyte))
+	cp, ministry, tk := g.conns.Client(t, tokCheckpoint), g.conns.Client(t, tokMinistry), g.conns.Client(t, suite.PartnerToken(canonical.PlatformTokhaiyte))
 	looked := 0
 	for _, p := range pop.People {
 		if p.Document.Type != canonical.DocumentCCCD || looked == 30 {
@@ -66,17 +67,17 @@ func TestNoPersonalDataInDebugLogs(t *testing.T) {
 		}
 		looked++
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := cp.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: chipQR(p)})
+		resp, err := cp.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: chipQR(p)})
 		if err == nil && resp.GetStatus() != lienthongv1.Status_STATUS_NONE {
-			_, err = ministry.audit.GetHistory(ctx, &lienthongv1.GetHistoryRequest{QrId: resp.GetQrId(), Reason: "case 2026-11-27/7"})
+			_, err = ministry.Audit.GetHistory(ctx, &lienthongv1.GetHistoryRequest{QrId: resp.GetQrId(), Reason: "case 2026-11-27/7"})
 			if err == nil {
-				_, err = cp.checkpoint.RecordPassage(ctx, &lienthongv1.RecordPassageRequest{PassageId: "log-" + p.ID, StationId: "HCM-Q1-001",
+				_, err = cp.Checkpoint.RecordPassage(ctx, &lienthongv1.RecordPassageRequest{PassageId: "log-" + p.ID, StationId: "HCM-Q1-001",
 					Person: &lienthongv1.RecordPassageRequest_Qr{Qr: chipQR(p)}, Decision: lienthongv1.Decision_DECISION_ALLOWED, PassedAt: timestamppb.Now()})
 			}
 		}
 		// A malformed QR that still carries the person's data, and a rejected declaration.
-		_, _ = cp.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: chipQR(p) + "|extra"})
-		_, _ = tk.ingest.SubmitDeclarations(ctx, &lienthongv1.SubmitDeclarationsRequest{Declarations: []*lienthongv1.Declaration{{
+		_, _ = cp.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: chipQR(p) + "|extra"})
+		_, _ = tk.Ingest.SubmitDeclarations(ctx, &lienthongv1.SubmitDeclarationsRequest{Declarations: []*lienthongv1.Declaration{{
 			Source: &lienthongv1.Source{Platform: "tokhaiyte", RecordId: "LOG-" + p.ID, Version: "1"},
 			Person: &lienthongv1.Person{FullName: p.FullName, Phone: p.Phone + "999", Document: &lienthongv1.Document{Type: lienthongv1.DocumentType_DOCUMENT_TYPE_CCCD, Number: p.Document.Number + "7"}},
 		}}})
@@ -85,8 +86,8 @@ func TestNoPersonalDataInDebugLogs(t *testing.T) {
 			t.Fatalf("lookup, history and passage of %s: %v", p.ID, err)
 		}
 	}
-	g.stop()
-	logs, err := os.ReadFile(g.stderrPath)
+	g.Stop(t)
+	logs, err := os.ReadFile(g.StderrPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +268,7 @@ func TestRateLimitUnderBurst(t *testing.T) {
 		auth.RoleMinistry:   {Rate: 1000, Burst: 1000},
 	}
 	g := startGateway(t, gatewayOptions{name: "gw-limits", dataDir: t.TempDir(), limits: limits})
-	tk, cp := g.client(t, partnerToken(canonical.PlatformTokhaiyte)), g.client(t, tokCheckpoint)
+	tk, cp := g.conns.Client(t, suite.PartnerToken(canonical.PlatformTokhaiyte)), g.conns.Client(t, tokCheckpoint)
 	const burst, lookups = 40, 100
 	var mu sync.Mutex
 	partnerCodes, lookupCodes := map[codes.Code]int{}, map[codes.Code]int{}
@@ -278,7 +279,7 @@ func TestRateLimitUnderBurst(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_, err := tk.ingest.GetSignedQR(ctx, &lienthongv1.GetSignedQRRequest{Person: &lienthongv1.GetSignedQRRequest_QrId{QrId: fmt.Sprintf("burst-%d", i)}})
+			_, err := tk.Ingest.GetSignedQR(ctx, &lienthongv1.GetSignedQRRequest{Person: &lienthongv1.GetSignedQRRequest_QrId{QrId: fmt.Sprintf("burst-%d", i)}})
 			mu.Lock()
 			partnerCodes[status.Code(err)]++
 			mu.Unlock()
@@ -290,7 +291,7 @@ func TestRateLimitUnderBurst(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_, err := cp.checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
+			_, err := cp.Checkpoint.Lookup(ctx, &lienthongv1.LookupRequest{Qr: someoneQR})
 			mu.Lock()
 			lookupCodes[status.Code(err)]++
 			mu.Unlock()

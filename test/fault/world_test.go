@@ -1,110 +1,34 @@
 package fault
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/lienthong/lienthong/adapters/sim"
-	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/gateway/auth"
 	"github.com/lienthong/lienthong/gateway/config"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/procs"
 )
 
-// The partners' secrets (passed through the environment) and the principals' bearer tokens.
-const (
-	ncoviToken     = "fault-ncovi-feed-token"
-	tokhaiyteKey   = "fault-tokhaiyte-api-key"
-	bluezoneSecret = "fault-bluezone-webhook-secret"
-
-	tokMinistry   = "fault-ministry-token"
-	tokCheckpoint = "fault-checkpoint-token"
+// The fault suite's principals, bearer tokens and partner secrets.
+var (
+	suite         = procs.Suite("fault")
+	tokMinistry   = suite.MinistryToken()
+	tokCheckpoint = suite.CheckpointToken()
 )
-
-func partnerToken(p canonical.Platform) string { return "fault-partner-" + string(p) + "-token" }
-
-var platforms = []canonical.Platform{canonical.PlatformBluezone, canonical.PlatformNCOVI, canonical.PlatformTokhaiyte}
-
-// startDeadline bounds how long a process may take to announce itself.
-const startDeadline = 30 * time.Second
-
-// simProc is a running partnersim with the URLs of its start line.
-type simProc struct {
-	*proc
-	truthPath string
-	started   struct {
-		NCOVI     string `json:"ncovi"`
-		Tokhaiyte string `json:"tokhaiyte"`
-	}
-}
 
 // startPartnersim serves declarations (seed 1, epoch now) and pushes Bluezone's to pushTo.
-func startPartnersim(t *testing.T, declarations int, pushTo string, extra ...string) *simProc {
+func startPartnersim(t *testing.T, declarations int, pushTo string, extra ...string) *procs.Sim {
 	t.Helper()
-	s := &simProc{truthPath: filepath.Join(t.TempDir(), "truth.jsonl")}
-	args := []string{"--declarations", strconv.Itoa(declarations), "--seed", "1",
-		"--epoch", time.Now().UTC().Format(time.RFC3339), "--ground-truth", s.truthPath, "--push-attempts", "100000"}
-	if pushTo != "" {
-		args = append(args, "--push-to", pushTo)
-	}
-	args = append(args, extra...)
-	env := []string{"PARTNERSIM_NCOVI_TOKEN=" + ncoviToken, "PARTNERSIM_TOKHAIYTE_KEY=" + tokhaiyteKey, "PARTNERSIM_BLUEZONE_SECRET=" + bluezoneSecret}
-	s.proc = startProc(t, "partnersim", bins.partnersim, args, env)
-	line := s.waitLine(t, s.stdoutPath, startDeadline, "start line", func(l []byte) bool { return json.Valid(l) })
-	if err := json.Unmarshal(line, &s.started); err != nil || s.started.NCOVI == "" || s.started.Tokhaiyte == "" {
-		t.Fatalf("partnersim start line %q: %v", line, err)
-	}
-	return s
-}
-
-// waitPushed waits for the Bluezone pusher's report and fails the test if it gave up.
-func (s *simProc) waitPushed(t *testing.T, deadline time.Duration) {
-	t.Helper()
-	line := s.waitLine(t, s.stdoutPath, deadline, "bluezone_push report", func(l []byte) bool {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(l, &m) != nil {
-			return false
-		}
-		_, ok := m["bluezone_push"]
-		return ok
-	})
-	var report struct {
-		Error string `json:"error"`
-	}
-	if err := json.Unmarshal(line, &report); err != nil || report.Error != "" {
-		t.Fatalf("bluezone push failed: %s", line)
-	}
-}
-
-// summary reads the ground truth's summary line (written before the start line).
-func (s *simProc) summary(t *testing.T) sim.Summary {
-	t.Helper()
-	f, err := os.Open(s.truthPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for sc.Scan() {
-		var sum sim.Summary
-		if json.Unmarshal(sc.Bytes(), &sum) == nil && sum.Type == "summary" {
-			return sum
-		}
-	}
-	t.Fatalf("ground truth %s has no summary line (%v)", s.truthPath, sc.Err())
-	return sim.Summary{}
+	return procs.StartPartnersim(t, "partnersim", bins.Partnersim, procs.SimOptions{Declarations: declarations, Seed: 1, Epoch: time.Now().UTC(),
+		GroundTruth: filepath.Join(t.TempDir(), "truth.jsonl"), PushAttempts: 100000, PushTo: pushTo, Extra: extra},
+		suite.Secrets(), procOpts, procs.StartDeadline)
 }
 
 // gatewayOptions is one `lienthong serve` process's setup.
@@ -128,18 +52,18 @@ type gatewayOptions struct {
 
 // gatewayProc is a running `lienthong serve`.
 type gatewayProc struct {
-	*proc
+	*procs.Proc
 	opts  gatewayOptions
-	conns map[string]*grpc.ClientConn
+	conns procs.Conns // one connection per bearer token
 }
 
 func startGateway(t *testing.T, o gatewayOptions) *gatewayProc {
 	t.Helper()
 	if o.grpcAddr == "" {
-		o.grpcAddr = freeAddr(t)
+		o.grpcAddr = procs.FreeAddr(t)
 	}
 	if o.httpAddr == "" {
-		o.httpAddr = freeAddr(t)
+		o.httpAddr = procs.FreeAddr(t)
 	}
 	if o.logLevel == "" {
 		o.logLevel = "info"
@@ -159,15 +83,11 @@ func startGateway(t *testing.T, o gatewayOptions) *gatewayProc {
 		args = append(args, "--redis", o.redis)
 	}
 	args = append(args, o.extraArgs...)
-	env := []string{"LIENTHONG_NCOVI_TOKEN=" + ncoviToken, "LIENTHONG_TOKHAIYTE_KEY=" + tokhaiyteKey, "LIENTHONG_BLUEZONE_SECRET=" + bluezoneSecret}
-	g := &gatewayProc{proc: startProc(t, o.name, bins.lienthong, args, env), opts: o, conns: map[string]*grpc.ClientConn{}}
-	t.Cleanup(g.closeConns)
-	g.waitLine(t, g.stderrPath, startDeadline, `"gateway serving" log line`, func(l []byte) bool {
-		var m struct{ Msg string }
-		return json.Unmarshal(l, &m) == nil && m.Msg == "gateway serving"
-	})
+	g := &gatewayProc{Proc: procs.Start(t, o.name, bins.Lienthong, args, suite.Secrets().GatewayEnv(), procOpts), opts: o, conns: procs.Conns{Addr: o.grpcAddr}}
+	t.Cleanup(g.conns.Close)
+	g.WaitServing(t, procs.StartDeadline)
 	if !o.skipReadyWait {
-		eventually(t, startDeadline, o.name+" /readyz", func() (bool, string) {
+		procs.Eventually(t, procs.StartDeadline, o.name+" /readyz", func() (bool, string) {
 			r, err := g.readyz()
 			if err != nil {
 				return false, err.Error()
@@ -178,48 +98,20 @@ func startGateway(t *testing.T, o gatewayOptions) *gatewayProc {
 	return g
 }
 
-func (g *gatewayProc) closeConns() {
-	for k, c := range g.conns {
-		c.Close()
-		delete(g.conns, k)
-	}
-}
-
 // crash kills the gateway with SIGKILL: no shutdown, no flush.
 func (g *gatewayProc) crash() {
-	g.kill()
-	g.closeConns()
+	g.Kill()
+	g.conns.Close()
 }
 
 func writeGatewayConfig(t *testing.T, path string, o gatewayOptions) {
 	t.Helper()
-	creds := []auth.Credential{
-		{Principal: auth.Principal{ID: "fault-ministry", Role: auth.RoleMinistry}, TokenSHA256: auth.HashToken(tokMinistry)},
-		{Principal: auth.Principal{ID: "fault-checkpoint", Role: auth.RoleCheckpoint, Station: "HCM-Q1-001", Area: auth.Area{Province: "79"}}, TokenSHA256: auth.HashToken(tokCheckpoint)},
-	}
-	for _, p := range platforms {
-		creds = append(creds, auth.Credential{Principal: auth.Principal{ID: "fault-" + string(p), Role: auth.RolePartner, Platform: p}, TokenSHA256: auth.HashToken(partnerToken(p))})
-	}
-	creds = append(creds, o.extraCredentials...)
 	limits := o.limits
 	if limits == nil {
-		unlimited := config.Limit{Rate: 1e6, Burst: 1e6}
-		limits = map[auth.Role]config.Limit{auth.RoleMinistry: unlimited, auth.RoleCheckpoint: unlimited, auth.RolePartner: unlimited}
+		limits = procs.Unlimited()
 	}
-	file := map[string]any{"credentials": creds, "limits": limits, "tokhaiyte": map[string]any{"window": "6h"}}
-	if o.ncoviPageSize > 0 {
-		file["ncovi"] = map[string]any{"page_size": o.ncoviPageSize}
-	}
-	if o.tls != nil {
-		file["tls"] = o.tls
-	}
-	b, err := json.MarshalIndent(file, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	procs.WriteGatewayConfig(t, path, procs.GatewayConfig{Credentials: append(suite.Credentials(), o.extraCredentials...),
+		Limits: limits, NCOVIPageSize: o.ncoviPageSize, TLS: o.tls})
 }
 
 // readiness is /readyz's body.
@@ -263,35 +155,6 @@ func (r readiness) pullDetail(partner string) (breaker string, holding bool, pul
 	return "", false, 0, false
 }
 
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
-}
-
-func (bearer) RequireTransportSecurity() bool { return false }
-
-// clients are the gateway's services as one principal calls them.
-type clients struct {
-	audit      lienthongv1.AuditServiceClient
-	checkpoint lienthongv1.CheckpointServiceClient
-	ingest     lienthongv1.IngestServiceClient
-}
-
-func (g *gatewayProc) client(t *testing.T, token string) clients {
-	t.Helper()
-	c := g.conns[token]
-	if c == nil {
-		var err error
-		c, err = grpc.NewClient(g.opts.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.conns[token] = c
-	}
-	return clients{audit: lienthongv1.NewAuditServiceClient(c), checkpoint: lienthongv1.NewCheckpointServiceClient(c), ingest: lienthongv1.NewIngestServiceClient(c)}
-}
-
 // counts is GetStatistics summed over days and provinces: "platform accepted" or
 // "platform rejected:reason" → count.
 type counts map[string]int64
@@ -304,10 +167,10 @@ func (c counts) total() int64 {
 	return n
 }
 
-func readCounts(c clients) (counts, error) {
+func readCounts(c procs.Clients) (counts, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := c.audit.GetStatistics(ctx, &lienthongv1.GetStatisticsRequest{})
+	resp, err := c.Audit.GetStatistics(ctx, &lienthongv1.GetStatisticsRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -356,10 +219,10 @@ func diffCounts(got, want counts) []string {
 // equal cell by cell: nothing lost, nothing counted twice.
 func waitTruth(t *testing.T, g *gatewayProc, want counts, deadline time.Duration) {
 	t.Helper()
-	c := g.client(t, tokMinistry)
-	eventually(t, deadline, "statistics reaching the ground truth", func() (bool, string) {
-		if g.exited() {
-			t.Fatalf("%s exited: %v", g.name, g.waitErr)
+	c := g.conns.Client(t, tokMinistry)
+	procs.Eventually(t, deadline, "statistics reaching the ground truth", func() (bool, string) {
+		if g.Exited() {
+			t.Fatalf("%s exited: %v", g.Name, g.WaitErr())
 		}
 		got, err := readCounts(c)
 		if err != nil {

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package fault
-
-import "syscall"
-
-func deathSignal() *syscall.SysProcAttr { return nil }
