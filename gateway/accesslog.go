@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lienthong/lienthong/gateway/store"
@@ -18,9 +19,9 @@ type AccessRecorder struct {
 	ch   chan store.Access
 	done chan struct{}
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // held for reading while sending, for writing while closing
 	closed  bool
-	dropped int64 // accesses lost because the queue was full or the recorder closed
+	dropped atomic.Int64 // accesses lost because the queue was full or the recorder closed
 }
 
 // NewAccessRecorder starts a recorder with a queue of size entries.
@@ -33,29 +34,28 @@ func NewAccessRecorder(st store.Auditor, size int, log *slog.Logger) *AccessReco
 	return r
 }
 
-// Record queues a; it never blocks a lookup.
+// Record queues a; it never blocks a lookup, and concurrent lookups do not wait on each other.
 func (r *AccessRecorder) Record(a store.Access) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	sent := false
 	if !r.closed {
 		select {
 		case r.ch <- a:
-			return
+			sent = true
 		default:
 		}
 	}
-	r.dropped++
-	if n := r.dropped; n&(n-1) == 0 { // log at 1, 2, 4, 8... drops, not at every one
+	r.mu.RUnlock()
+	if sent {
+		return
+	}
+	if n := r.dropped.Add(1); n&(n-1) == 0 { // log at 1, 2, 4, 8... drops, not at every one
 		r.log.Warn("access log queue full or closed: lookups not logged", "dropped_total", n)
 	}
 }
 
-// Dropped returns how many accesses were lost to a full queue.
-func (r *AccessRecorder) Dropped() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.dropped
-}
+// Dropped returns how many accesses were lost to a full queue or a closed recorder.
+func (r *AccessRecorder) Dropped() int64 { return r.dropped.Load() }
 
 // maxBatch is the most accesses written in one store call (one embedded-store commit, one
 // Redis pipeline).

@@ -4,6 +4,7 @@ package instrumented
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -22,6 +23,7 @@ type Store struct {
 	kind    string
 	tracer  trace.Tracer
 	latency metric.Float64Histogram
+	labels  sync.Map // op+"/"+outcome → metric.MeasurementOption, built once (lookups are a hot path)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -50,9 +52,19 @@ func (s *Store) call(ctx context.Context, op string, attrs []attribute.KeyValue,
 		}
 	}
 	span.End()
-	s.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
-		attribute.String("store", s.kind), attribute.String("op", op), attribute.String("outcome", outcome)))
+	s.latency.Record(ctx, time.Since(start).Seconds(), s.label(op, outcome))
 	return err
+}
+
+// label returns the measurement attributes of op and outcome, building each set once.
+func (s *Store) label(op, outcome string) metric.MeasurementOption {
+	key := op + "/" + outcome
+	if l, ok := s.labels.Load(key); ok {
+		return l.(metric.MeasurementOption)
+	}
+	l, _ := s.labels.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("store", s.kind), attribute.String("op", op), attribute.String("outcome", outcome))))
+	return l.(metric.MeasurementOption)
 }
 
 func qrid(q string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("qr_id", q)} }
