@@ -52,3 +52,47 @@ func TestLookupDurationMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestCallDurationMetric: every gRPC call is one observation under its method and code, so
+// operators see refused and failed calls beside the answered ones.
+func TestCallDurationMetric(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { mp.Shutdown(context.Background()) })
+	h := newHarnessWith(t, harnessOptions{meter: mp.Meter("test")})
+	lookup(t, h, chipCardQR(an))
+	lookup(t, h, chipCardQR(dung))
+	if _, err := h.client(tokCheckpoint).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: "garbage"}); err == nil {
+		t.Fatal("garbage looked up")
+	}
+	if _, err := h.client(tokTokhaiyte).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: chipCardQR(an)}); err == nil {
+		t.Fatal("a partner looked up a person")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "rpc.server.call.duration" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				method, _ := dp.Attributes.Value("rpc.method")
+				code, _ := dp.Attributes.Value("rpc.grpc.status_code")
+				got[method.AsString()+" "+code.AsString()] += dp.Count
+			}
+		}
+	}
+	const lookupMethod = "/lienthong.v1.CheckpointService/Lookup"
+	want := map[string]uint64{lookupMethod + " OK": 2, lookupMethod + " InvalidArgument": 1, lookupMethod + " PermissionDenied": 1}
+	if len(got) != len(want) {
+		t.Fatalf("call observations %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("call observations %v, want %v", got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -176,6 +177,7 @@ type runningGateway struct {
 	log       *slog.Logger
 	grpc      *grpc.Server
 	http      *http.Server
+	debug     *http.Server // the profiler; nil when debug_addr is empty
 	health    *health.Server
 	access    *gateway.AccessRecorder
 	telemetry *telemetry
@@ -218,7 +220,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 	if err != nil {
 		return nil, err
 	}
-	st := instrumented.Wrap(raw, kind, tel.Tracer, m)
+	st := instrumented.Wrap(raw, kind, tel.Spans(), m)
 	gw := &runningGateway{StoreKind: kind, Store: st, Deriver: deriver, Keys: ring, log: log, health: health.NewServer(), bgDone: make(chan struct{}), telemetry: tel}
 	ok := false
 	defer func() {
@@ -267,7 +269,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 	gw.grpc = gateway.NewServer(gateway.Deps{
 		Store: st, Pipeline: gw.Pipeline, Keys: ring, Deriver: deriver,
 		Guard:    auth.NewGuard(authn, gateway.Policy(), limits, log),
-		Validity: cfg.QRValidity.Duration, Logger: log, Meter: m, Tracer: gw.telemetry.Tracer,
+		Validity: cfg.QRValidity.Duration, Logger: log, Meter: m, Tracer: gw.telemetry.Spans(),
 		Health: gw.health, Access: gw.access,
 	}, serverOpts...)
 
@@ -344,6 +346,13 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 			log.Error("http server stopped", "err", err)
 		}
 	}()
+	if cfg.DebugAddr != "" {
+		if err := gw.serveProfiler(cfg.DebugAddr); err != nil {
+			gl.Close()
+			hl.Close()
+			return nil, err
+		}
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	gw.stopBG = stopBG
 	for _, r := range gw.Runners {
@@ -410,6 +419,9 @@ func (gw *runningGateway) Shutdown(ctx context.Context) error {
 	if err := gw.http.Shutdown(ctx); err != nil {
 		errList = append(errList, err)
 	}
+	if gw.debug != nil {
+		_ = gw.debug.Close() // profiles in progress are cut short
+	}
 	for _, r := range gw.Runners {
 		if err := r.Shutdown(ctx); err != nil {
 			errList = append(errList, err)
@@ -430,6 +442,29 @@ func (gw *runningGateway) Shutdown(ctx context.Context) error {
 		errList = append(errList, err)
 	}
 	return errors.Join(errList...)
+}
+
+// serveProfiler serves the Go profiler (net/http/pprof) on addr, apart from the public HTTP
+// address, so that where the time goes can be measured on the running gateway.
+func (gw *runningGateway) serveProfiler(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return errs.E(errs.Invalid, "serve", fmt.Errorf("debug_addr: %w", err))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	gw.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	gw.log.Info("profiler serving", "debug", l.Addr().String())
+	go func() {
+		if err := gw.debug.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			gw.log.Error("profiler stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 func serverTLS(c config.TLS) (credentials.TransportCredentials, error) {

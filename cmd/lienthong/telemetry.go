@@ -26,7 +26,8 @@ import (
 // telemetry holds the process's OpenTelemetry providers and the Prometheus handler.
 type telemetry struct {
 	Meter    metric.Meter
-	Tracer   trace.TracerProvider
+	Tracer   trace.TracerProvider // a no-op provider when no exporter is configured
+	Tracing  bool                 // spans are exported
 	Metrics  http.Handler
 	shutdown []func(context.Context) error
 }
@@ -54,10 +55,19 @@ func newTelemetry(ctx context.Context) (*telemetry, error) {
 			return nil, err
 		}
 		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(te))
-		t.Tracer = tp
+		t.Tracer, t.Tracing = tp, true
 		t.shutdown = append(t.shutdown, tp.Shutdown)
 	}
 	return t, nil
+}
+
+// Spans is the provider of the hot paths' spans (gRPC calls, store calls): nil when spans go
+// nowhere, so that those calls do not pay for them.
+func (t *telemetry) Spans() trace.TracerProvider {
+	if !t.Tracing {
+		return nil
+	}
+	return t.Tracer
 }
 
 // Shutdown flushes and stops the providers.

@@ -47,6 +47,7 @@ type Config struct {
 	ReplicaID     string   `json:"replica_id"`     // this replica's name in pull leases
 	LogFormat     string   `json:"log_format"`     // text or json
 	LogLevel      string   `json:"log_level"`      // debug, info, warn, error
+	DebugAddr     string   `json:"debug_addr"`     // Go profiler (/debug/pprof) listen address; "" is off
 
 	TLS         TLS                 `json:"tls"`
 	Credentials []auth.Credential   `json:"credentials"` // principals by token hash or certificate name
@@ -206,6 +207,7 @@ func (c *Config) Settings() []Setting {
 		str("replica-id", "this replica's name in pull-adapter leases", &c.ReplicaID),
 		str("log-format", "log format: text or json", &c.LogFormat),
 		str("log-level", "log level: debug, info, warn or error", &c.LogLevel),
+		str("debug-addr", "listen address of the Go profiler at /debug/pprof/ (keep it on loopback); empty turns it off", &c.DebugAddr),
 		str("tls-cert", "server certificate (PEM) for gRPC TLS", &c.TLS.Cert),
 		str("tls-key", "server key (PEM) for gRPC TLS", &c.TLS.Key),
 		str("tls-client-ca", "CA (PEM) of client certificates: turns on mTLS", &c.TLS.ClientCA),

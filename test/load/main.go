@@ -25,7 +25,7 @@ func main() {
 type options struct {
 	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations int
 	duration, stopGrace                                                            time.Duration
-	out, perfDir, gatewayBin                                                       string
+	out, perfDir, pprofDir, gatewayBin                                             string
 	stores                                                                         []string
 	smoke, noDemo                                                                  bool
 	seed                                                                           int64
@@ -48,6 +48,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	stores := fs.String("stores", "embedded,redis", "stores to measure, in order")
 	fs.Int64Var(&o.seed, "seed", 20211127, "seed of the simulated population")
 	fs.StringVar(&o.perfDir, "perf", "", "record the gateway with Linux perf during each store's preload, lookup and native phases into this folder")
+	fs.StringVar(&o.pprofDir, "pprof", "", "fetch Go CPU and allocation profiles of the gateway during each store's preload (first 10 s), lookup and native phases into this folder")
 	fs.StringVar(&o.gatewayBin, "gateway-bin", "", "use this lienthong binary instead of building ./cmd/lienthong")
 	fs.StringVar(&o.out, "out", "results.md", "results file (markdown)")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds on ~2,000 identities and both stores, to check the harness runs")
@@ -198,7 +199,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		}
 	}
 	step("%s: starting lienthong serve", kind)
-	gw, addr, err := startGateway(ctx, bin, dir, redisURL)
+	gw, addr, debugAddr, err := startGateway(ctx, bin, dir, redisURL)
 	if err != nil {
 		return sr, err
 	}
@@ -224,9 +225,9 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	defer closePartners()
 
 	step("%s: preloading %d declarations through StreamDeclarations (%d streams at a time)", kind, w.declarations, o.streams)
-	prof := profiler{dir: o.perfDir}
+	prof := profiler{perfDir: o.perfDir, pprofDir: o.pprofDir, debugAddr: debugAddr}
 	pid := gw.cmd.Process.Pid
-	stopPerf, err := prof.record(kind+"-preload", pid)
+	stopPerf, err := prof.record(kind+"-preload", pid, 10)
 	if err != nil {
 		return sr, err
 	}
@@ -264,7 +265,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
 	step("%s: lookups, %d workers, %v", kind, o.concurrency, o.duration)
 	runLookups(ctx, checkpoint, sr.mix, o.concurrency, warm)
-	if stopPerf, err = prof.record(kind+"-lookup", pid); err != nil {
+	if stopPerf, err = prof.record(kind+"-lookup", pid, int(o.duration.Seconds())); err != nil {
 		return sr, err
 	}
 	sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
@@ -274,7 +275,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	step("%s: echo %.0f/s, lookup %.0f/s (%d errors)", kind, sr.echo.RPS(), sr.lookup.RPS(), sr.lookup.Errors)
 
 	step("%s: native ingest of %d tokhaiyte CSV rows", kind, w.nativeRows)
-	if stopPerf, err = prof.record(kind+"-native", pid); err != nil {
+	if stopPerf, err = prof.record(kind+"-native", pid, 5); err != nil {
 		return sr, err
 	}
 	if sr.native, err = ingestNative(ctx, partners["tokhaiyte"], w, o.streams); err != nil {

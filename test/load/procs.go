@@ -238,7 +238,7 @@ const (
 var partnerToken = map[string]string{"bluezone": tokBluezone, "ncovi": tokNCOVI, "tokhaiyte": tokTokhaiyte}
 
 // gatewayConfig is the JSON configuration the gateway is started with.
-func gatewayConfig(grpcAddr, httpAddr, dataDir, redisURL string) ([]byte, error) {
+func gatewayConfig(grpcAddr, httpAddr, debugAddr, dataDir, redisURL string) ([]byte, error) {
 	creds := []auth.Credential{
 		{Principal: auth.Principal{ID: "load-checkpoint", Role: auth.RoleCheckpoint, Station: "LOAD-79-001", Area: auth.Area{Province: "79"}}, TokenSHA256: auth.HashToken(tokCheckpoint)},
 	}
@@ -251,6 +251,7 @@ func gatewayConfig(grpcAddr, httpAddr, dataDir, redisURL string) ([]byte, error)
 	return json.MarshalIndent(map[string]any{
 		"grpc_addr":      grpcAddr,
 		"http_addr":      httpAddr,
+		"debug_addr":     debugAddr,
 		"data_dir":       dataDir,
 		"redis":          redisURL,
 		"retention_days": 0,
@@ -260,33 +261,31 @@ func gatewayConfig(grpcAddr, httpAddr, dataDir, redisURL string) ([]byte, error)
 	}, "", "  ")
 }
 
-// startGateway writes the configuration and starts `lienthong serve` with it.
-func startGateway(ctx context.Context, bin, dir, redisURL string) (*child, string, error) {
-	grpcAddr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
+// startGateway writes the configuration and starts `lienthong serve` with it; it returns the
+// gateway's gRPC address and its profiler's address.
+func startGateway(ctx context.Context, bin, dir, redisURL string) (c *child, grpcAddr, debugAddr string, err error) {
+	var httpAddr string
+	for _, a := range []*string{&grpcAddr, &httpAddr, &debugAddr} {
+		if *a, err = freeAddr(); err != nil {
+			return nil, "", "", err
+		}
 	}
-	httpAddr, err := freeAddr()
+	cfg, err := gatewayConfig(grpcAddr, httpAddr, debugAddr, filepath.Join(dir, "data"), redisURL)
 	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := gatewayConfig(grpcAddr, httpAddr, filepath.Join(dir, "data"), redisURL)
-	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	path := filepath.Join(dir, "lienthong.json")
 	if err := os.WriteFile(path, cfg, 0o600); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	c, err := startChild("lienthong serve", exec.Command(bin, "serve", "--config", path))
-	if err != nil {
-		return nil, "", err
+	if c, err = startChild("lienthong serve", exec.Command(bin, "serve", "--config", path)); err != nil {
+		return nil, "", "", err
 	}
 	if err := waitHealthy(ctx, c, grpcAddr); err != nil {
 		c.stop()
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return c, grpcAddr, nil
+	return c, grpcAddr, debugAddr, nil
 }
 
 // redisServer is a redis-server the harness started on a free port.
