@@ -146,7 +146,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	defer echo.stop()
 
 	for _, kind := range o.stores {
-		sr, err := measureStore(ctx, o, kind, bin, filepath.Join(dir, kind), w, echo.addr, step)
+		sr, err := measureStore(ctx, o, kind, bin, filepath.Join(dir, kind), w, echo, step)
 		if err != nil {
 			return nil, fmt.Errorf("%s store: %w", kind, err)
 		}
@@ -170,6 +170,8 @@ type storeRun struct {
 	kind           string
 	ingest, native ingestResult
 	echo, lookup   latencies
+	echoCPU        cpuShare // CPU used during the echo run: harness, echo server
+	lookupCPU      cpuShare // CPU used during the lookup run: harness, gateway, redis-server
 	redis          *latencies // redis-benchmark GET, Redis store only
 	rssKiB         int64
 	redisBytes     int64 // used_memory after the preload minus before
@@ -179,7 +181,7 @@ type storeRun struct {
 	mix            *lookupMix
 }
 
-func measureStore(ctx context.Context, o options, kind, bin, dir string, w *workload, echoAddr string, step func(string, ...any)) (storeRun, error) {
+func measureStore(ctx context.Context, o options, kind, bin, dir string, w *workload, echo *echoServer, step func(string, ...any)) (storeRun, error) {
 	sr := storeRun{kind: kind}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return sr, err
@@ -254,7 +256,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		return sr, err
 	}
 	defer checkpoint.close()
-	echoPool, err := dialPool(echoAddr, tokCheckpoint, o.conns)
+	echoPool, err := dialPool(echo.addr, tokCheckpoint, o.conns)
 	if err != nil {
 		return sr, err
 	}
@@ -262,13 +264,25 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	warm := min(2*time.Second, o.duration/5)
 	step("%s: echo baseline, %d workers, %v (after %v warm-up)", kind, o.concurrency, o.duration, warm)
 	runEcho(ctx, echoPool, o.concurrency, warm)
-	sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
+	if sr.echoCPU, err = measureCPU(echo.cmd.Process.Pid, 0, func() {
+		sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
+	}); err != nil {
+		return sr, err
+	}
 	step("%s: lookups, %d workers, %v", kind, o.concurrency, o.duration)
 	runLookups(ctx, checkpoint, sr.mix, o.concurrency, warm)
 	if stopPerf, err = prof.record(kind+"-lookup", pid, int(o.duration.Seconds())); err != nil {
 		return sr, err
 	}
-	sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
+	redisPID := 0
+	if rs != nil {
+		redisPID = rs.cmd.Process.Pid
+	}
+	if sr.lookupCPU, err = measureCPU(pid, redisPID, func() {
+		sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
+	}); err != nil {
+		return sr, err
+	}
 	if err := stopPerf(); err != nil {
 		return sr, err
 	}

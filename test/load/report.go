@@ -71,6 +71,21 @@ func (r *report) markdown() string {
 			row("redis-benchmark GET -c "+fmt.Sprint(o.concurrency), *s.redis, false)
 		}
 	}
+	p("\nWhere the two cores went (CPU time per request, µs, from /proc and getrusage): the harness's\n")
+	p("generator costs the same for echo and lookup, so the ratio of requests/s follows the server's cost.\n\n")
+	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		cpuRow := func(name string, l latencies, c cpuShare) {
+			redis := "n/a"
+			if c.Redis > 0 {
+				redis = fmt.Sprintf("%.1f", perRequest(c.Redis, l.Requests))
+			}
+			p("| %s | %.1f | %.1f | %s | %.1f |\n", name, perRequest(c.Client, l.Requests), perRequest(c.Server, l.Requests), redis,
+				perRequest(c.Client+c.Server+c.Redis, l.Requests))
+		}
+		cpuRow("CPU: echo, "+s.kind+" run", s.echo, s.echoCPU)
+		cpuRow("CPU: lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
+	}
 	for _, s := range r.stores {
 		if s.lookup.FirstError != nil {
 			p("\nFirst lookup error (%s): %v\n", s.kind, s.lookup.FirstError)

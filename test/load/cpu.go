@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's CPU times (100 on every
+// architecture Go supports).
+const clockTicks = 100
+
+// procCPU is the user plus system CPU time pid has used so far.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] { // utime and stime, fields 14 and 15
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// selfCPU is the user plus system CPU time this process (the load generator) has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuShare is the CPU time the processes of one closed-loop run used during it.
+type cpuShare struct {
+	Client, Server, Redis time.Duration // Redis: 0 when no redis-server serves the run
+}
+
+// perRequest is d divided among n requests, in microseconds.
+func perRequest(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
+}
+
+// measureCPU runs fn and returns the CPU time this process, server and (when redisPID is not
+// 0) the redis-server used meanwhile: where the machine's cores went.
+func measureCPU(server, redisPID int, fn func()) (cpuShare, error) {
+	read := func() (c cpuShare, err error) {
+		c.Client = selfCPU()
+		if c.Server, err = procCPU(server); err != nil {
+			return c, err
+		}
+		if redisPID != 0 {
+			c.Redis, err = procCPU(redisPID)
+		}
+		return c, err
+	}
+	before, err := read()
+	if err != nil {
+		return cpuShare{}, err
+	}
+	fn()
+	after, err := read()
+	if err != nil {
+		return cpuShare{}, err
+	}
+	return cpuShare{Client: after.Client - before.Client, Server: after.Server - before.Server, Redis: after.Redis - before.Redis}, nil
+}
