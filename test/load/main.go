@@ -170,8 +170,8 @@ type storeRun struct {
 	kind           string
 	ingest, native ingestResult
 	echo, lookup   latencies
-	echoCPU        cpuShare // CPU used during the echo run: harness, echo server
-	lookupCPU      cpuShare // CPU used during the lookup run: harness, gateway, redis-server
+	echoCPU        cpuShare   // CPU used during the echo run: harness, echo server
+	lookupCPU      cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
 	redis          *latencies // redis-benchmark GET, Redis store only
 	rssKiB         int64
 	redisBytes     int64 // used_memory after the preload minus before
