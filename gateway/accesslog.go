@@ -59,25 +59,35 @@ func (r *AccessRecorder) Dropped() int64 { return r.dropped.Load() }
 
 // maxBatch is the most accesses written in one store call (one embedded-store commit, one
 // Redis pipeline).
-const maxBatch = 1024
+const maxBatch = 4096
+
+// linger is how long the recorder gathers accesses after the first one before writing them:
+// one commit every few milliseconds instead of one per handful of lookups (each commit costs
+// the embedded store about as much as a thousand accesses). Accesses are in memory meanwhile,
+// as they are while queued.
+const linger = 20 * time.Millisecond
 
 func (r *AccessRecorder) run() {
 	defer close(r.done)
 	batch := make([]store.Access, 0, maxBatch)
+	timer := time.NewTimer(linger)
+	timer.Stop()
 	for a := range r.ch {
 		batch = append(batch[:0], a)
-	drain:
+		timer.Reset(linger)
+	gather:
 		for len(batch) < maxBatch {
 			select {
 			case more, ok := <-r.ch:
 				if !ok {
-					break drain
+					break gather // closing: write what there is now
 				}
 				batch = append(batch, more)
-			default:
-				break drain
+			case <-timer.C:
+				break gather
 			}
 		}
+		timer.Stop()
 		r.write(batch)
 	}
 }

@@ -18,9 +18,13 @@ import (
 // checkpointService answers stations: who is this, may they pass; and records passages.
 type checkpointService struct {
 	lienthongv1.UnimplementedCheckpointServiceServer
-	d Deps
-	m *metrics
+	d        Deps
+	m        *metrics
+	verified *qr.VerifyCache // signed QRs already verified: people show theirs at station after station
 }
+
+// verifiedQRs is how many signed QRs a gateway remembers as verified (about 250 bytes each).
+const verifiedQRs = 1 << 16
 
 func (s *checkpointService) Lookup(ctx context.Context, req *lienthongv1.LookupRequest) (*lienthongv1.LookupResponse, error) {
 	start := time.Now()
@@ -95,7 +99,7 @@ func (s *checkpointService) find(ctx context.Context, qrids []string) (store.Vie
 // the QR names nobody this gateway can key, such as a decision-1405 QR with a masked number
 // from another system.
 func (s *checkpointService) resolve(raw string, now time.Time) ([]string, lienthongv1.QRForm, error) {
-	scan, err := qr.Parse(raw, s.d.Keys, now)
+	scan, err := s.verified.Parse(raw, s.d.Keys, now)
 	if err != nil {
 		// The parser's messages say what is wrong without echoing personal data.
 		return nil, lienthongv1.QRForm_QR_FORM_UNSPECIFIED, canonical.Violations{{Field: "qr", Reason: canonical.ReasonMalformed, Message: qrMessage(err)}}

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/canonical/qr"
 	"github.com/lienthong/lienthong/gateway/auth"
 	"github.com/lienthong/lienthong/gateway/ingest"
 	"github.com/lienthong/lienthong/gateway/keys"
@@ -129,7 +130,7 @@ func NewServer(d Deps, opts ...grpc.ServerOption) *grpc.Server {
 	}
 	s := grpc.NewServer(append(base, opts...)...)
 	lienthongv1.RegisterIngestServiceServer(s, &ingestService{d: d, m: m})
-	lienthongv1.RegisterCheckpointServiceServer(s, &checkpointService{d: d, m: m})
+	lienthongv1.RegisterCheckpointServiceServer(s, &checkpointService{d: d, m: m, verified: qr.NewVerifyCache(verifiedQRs)})
 	lienthongv1.RegisterAuditServiceServer(s, &auditService{d: d})
 	lienthongv1.RegisterKeysServiceServer(s, &keysService{d: d})
 	healthpb.RegisterHealthServer(s, d.Health)

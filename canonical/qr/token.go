@@ -209,11 +209,8 @@ func Verify(s string, keys KeySet, now time.Time) (Token, error) {
 	if exp <= iat {
 		return malformed("gateway QR code expires before it is issued")
 	}
-	if now.Add(ClockSkew).Before(t.IssuedAt) {
-		return Token{}, errs.E(errs.Invalid, op, fmt.Errorf("%w: issued at %s, after this device's clock", ErrNotYetValid, t.IssuedAt.Format(time.RFC3339)))
-	}
-	if !now.Before(t.ExpiresAt) {
-		return Token{}, errs.E(errs.Invalid, op, fmt.Errorf("%w: expired at %s; ask for a new one", ErrExpired, t.ExpiresAt.Format(time.RFC3339)))
+	if err := checkValidity(t, now); err != nil {
+		return Token{}, err
 	}
 	return t, nil
 }
