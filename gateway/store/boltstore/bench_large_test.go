@@ -1,0 +1,152 @@
+package boltstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lienthong/lienthong/adapters/sim"
+	"github.com/lienthong/lienthong/canonical"
+	"github.com/lienthong/lienthong/canonical/identity"
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// simItems returns n declarations of the simulator (seed picks the population) as the
+// gateway's pipeline makes them (normalized, validated, keyed), in the harness's order: the
+// platforms' records interleaved a batch of 1,000 at a time, as four ingest streams send them.
+func simItems(tb testing.TB, seed int64, n int) []store.Item {
+	tb.Helper()
+	deriver, err := identity.NewDeriver([]byte("lienthong-bench-identity-secret!"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	epoch := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	pop := sim.Generate(sim.Config{Seed: seed, Declarations: n, Epoch: epoch})
+	byPlatform := map[canonical.Platform][]store.Item{}
+	for _, r := range pop.Records {
+		d := canonical.Normalize(r.Typed)
+		d.Source.RecordID = fmt.Sprintf("s%d-%s", seed, d.Source.RecordID)
+		d.ReceivedAt = epoch
+		var it store.Item
+		if vs := canonical.Validate(d, epoch); len(vs) > 0 {
+			it = store.Item{Rejected: &store.Rejected{Declaration: d, Violations: vs}}
+		} else if der, ok := deriver.Derive(d.Person); !ok {
+			it = store.Item{Rejected: &store.Rejected{Declaration: d, Violations: []canonical.Violation{{Field: "person.phone", Reason: canonical.ReasonRequired}}}}
+		} else {
+			it = store.Item{Accepted: &store.Accepted{Declaration: d, QRID: der.QRID, Verified: der.Verified, Aliases: der.Aliases}}
+		}
+		byPlatform[r.Platform] = append(byPlatform[r.Platform], it)
+	}
+	var out []store.Item
+	for start := 0; len(out) < len(pop.Records); start += 1000 {
+		for _, p := range []canonical.Platform{canonical.PlatformBluezone, canonical.PlatformNCOVI, canonical.PlatformTokhaiyte} {
+			its := byPlatform[p]
+			if start < len(its) {
+				out = append(out, its[start:min(len(its), start+1000)]...)
+			}
+		}
+	}
+	return out
+}
+
+// largeStore is a file of 200,000 identities (480,000 simulated declarations) built once per
+// test binary and copied for each benchmark run, and the declarations written after it.
+var largeStore struct {
+	once sync.Once
+	path string
+	next []store.Item
+	err  error
+}
+
+const largeDeclarations = 480_000
+
+func largeStoreCopy(b *testing.B) string {
+	largeStore.once.Do(func() {
+		dir, err := os.MkdirTemp("", "boltstore-large")
+		if err != nil {
+			largeStore.err = err
+			return
+		}
+		largeStore.path = filepath.Join(dir, "large.db")
+		s, err := Open(largeStore.path, Options{NoSync: true})
+		if err != nil {
+			largeStore.err = err
+			return
+		}
+		items := simItems(b, 1, largeDeclarations)
+		for i := 0; i < len(items); i += 1000 {
+			if _, err := s.WriteBatch(context.Background(), items[i:min(len(items), i+1000)]); err != nil {
+				largeStore.err = err
+				return
+			}
+		}
+		largeStore.err = s.Close()
+		largeStore.next = simItems(b, 2, 100_000)
+	})
+	if largeStore.err != nil {
+		b.Fatal(largeStore.err)
+	}
+	dst := filepath.Join(b.TempDir(), "large.db")
+	if err := copyFile(dst, largeStore.path); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// BenchmarkWriteBatch1000Large writes the simulator's declarations in batches of 1,000 (the
+// gateway's largest) into a store that already holds 200,000 identities, with fsync: the
+// cost of ingest once the buckets are large. pages/decl is bbolt's pages written per
+// declaration.
+func BenchmarkWriteBatch1000Large(b *testing.B) {
+	path := largeStoreCopy(b)
+	s, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	items := largeStore.next
+	if b.N*1000 > len(items) {
+		b.Fatalf("b.N = %d batches is more than the %d prepared", b.N, len(items)/1000)
+	}
+	ctx := context.Background()
+	before := s.db.Stats()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.WriteBatch(ctx, items[i*1000:(i+1)*1000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	after := s.db.Stats()
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "decl/s")
+	reportTxStats(b, before, after, b.N*1000)
+}
+
+func reportTxStats(b *testing.B, before, after bolt.Stats, n int) {
+	d := after.TxStats.Sub(&before.TxStats)
+	b.ReportMetric(float64(d.GetWrite())/float64(n), "pages/decl")
+}
