@@ -7,7 +7,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +107,86 @@ func BenchmarkView(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "views/s")
+}
+
+// BenchmarkViewParallel50 is 50 callers looking identities up at once, as the gateway's
+// lookups do under the load harness, with each GET sent on its own (direct) and coalesced
+// into pipelines (pipelined). Compare the two with
+//
+//	go test ./gateway/store/redisstore -run '^$' -bench ViewParallel50 -count 5 | tee v.txt
+//	benchstat -col /mode v.txt
+//
+// cpu-ns/op is this process's CPU time per view, server-cpu-ns/op redis-server's.
+func BenchmarkViewParallel50(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const identities = 10000
+	load(b, s, identities, false)
+	for _, mode := range []string{"direct", "pipelined"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			s.direct = mode == "direct"
+			const callers = 50
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			cpu0, srv0 := processCPU(b), serverCPU(b, srv)
+			b.ResetTimer()
+			for c := 0; c < callers; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+					for next.Add(1) <= int64(b.N) {
+						if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			cpu, srvCPU := processCPU(b)-cpu0, serverCPU(b, srv)-srv0
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "views/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(srvCPU.Nanoseconds())/float64(b.N), "server-cpu-ns/op")
+		})
+	}
+	s.direct = false
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU is the CPU time (user and system) srv has used, from INFO cpu.
+func serverCPU(tb testing.TB, srv *redistest.Server) time.Duration {
+	info, err := srv.Do("INFO", "cpu")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		for _, f := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(line, f); ok {
+				x, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				total += x
+			}
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // load stores n identities, each with an NCOVI and a Bluezone declaration (and, with

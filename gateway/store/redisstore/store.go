@@ -28,6 +28,7 @@ const maxHops = 4
 // Store is the Redis store. It is safe for concurrent use by many gateway replicas.
 type Store struct {
 	c          redis.UniversalClient
+	gets       *getter // coalesces the lookups' GETs into pipelines
 	k          keyspace
 	now        func() time.Time
 	casRetries int
@@ -37,8 +38,10 @@ type Store struct {
 	// afterIndex, in tests, runs between the source index writes and the identity scripts;
 	// an error stops the write there, as a crash would.
 	afterIndex func() error
-	closeOnce  sync.Once
-	closeErr   error
+	// direct, in benchmarks, sends each GET on its own instead of coalescing them.
+	direct    bool
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open connects to Redis and checks that it answers.
@@ -61,7 +64,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if strings.ContainsAny(ns, "{}") {
 		return nil, errs.Errorf(errs.Invalid, op, "redis namespace %q: must not contain braces", ns)
 	}
-	s := &Store{c: redis.NewUniversalClient(opts.universal()), k: keyspace{ns: ns}, now: opts.Now, casRetries: opts.CASRetries}
+	c := redis.NewUniversalClient(opts.universal())
+	s := &Store{c: c, gets: &getter{c: c}, k: keyspace{ns: ns}, now: opts.Now, casRetries: opts.CASRetries}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -99,7 +103,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connections; it is safe to call twice.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = classify("redisstore.Close", s.c.Close()) })
+	s.closeOnce.Do(func() {
+		s.closeErr = classify("redisstore.Close", s.c.Close())
+		s.gets.close()
+	})
 	return s.closeErr
 }
 
@@ -168,7 +175,11 @@ func parseStored(val string) (stored, error) {
 
 // fromCmd decodes a GET reply; a missing key is a stored{} without error.
 func fromCmd(cmd *redis.StringCmd) (stored, error) {
-	val, err := cmd.Result()
+	return fromReply(cmd.Result())
+}
+
+// fromReply decodes a GET reply given as value and error.
+func fromReply(val string, err error) (stored, error) {
 	if errors.Is(err, redis.Nil) {
 		return stored{}, nil
 	}
@@ -178,10 +189,18 @@ func fromCmd(cmd *redis.StringCmd) (stored, error) {
 	return parseStored(val)
 }
 
+// get reads one key through the coalescing pipeline (or directly, in benchmarks that compare).
+func (s *Store) get(ctx context.Context, key string) (string, error) {
+	if s.direct {
+		return s.c.Get(ctx, key).Result()
+	}
+	return s.gets.get(ctx, key)
+}
+
 // resolve follows aliases from qrid to the identity holding the data.
 func (s *Store) resolve(ctx context.Context, qrid string) (string, stored, error) {
 	for hop := 0; hop <= maxHops; hop++ {
-		st, err := fromCmd(s.c.Get(ctx, s.k.view(qrid)))
+		st, err := fromReply(s.get(ctx, s.k.view(qrid)))
 		if err != nil {
 			return "", stored{}, err
 		}
@@ -216,7 +235,7 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 	if !st.exists {
 		return nil, errs.Errorf(errs.NotFound, op, "no identity %q", qrid)
 	}
-	val, err := s.c.Get(ctx, s.k.decl(q)).Result()
+	val, err := s.get(ctx, s.k.decl(q))
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, classify(op, err)
 	}
