@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
 
 // Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.
@@ -35,7 +36,20 @@ func commands() []command {
 }
 
 func main() {
+	defaultGC()
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// gcPercent is the garbage collector's target when GOGC is not set: the gateway's live heap
+// is small (declarations stream through it), so collecting half as often costs little memory
+// and saved about a sixth of the demo's CPU.
+const gcPercent = 200
+
+// defaultGC sets gcPercent unless the operator chose with GOGC.
+func defaultGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
