@@ -41,8 +41,7 @@ type Guard struct {
 	limits Limits
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	limiters sync.Map // principal id → *rate.Limiter; read on every call, written once per principal
 }
 
 // NewGuard returns a guard over authn with policy and per-role limits. Refused calls are
@@ -51,7 +50,7 @@ func NewGuard(authn *Authenticator, policy Policy, limits Limits, log *slog.Logg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Guard{authn: authn, policy: policy, limits: limits, log: log, limiters: map[string]*rate.Limiter{}}
+	return &Guard{authn: authn, policy: policy, limits: limits, log: log}
 }
 
 // Unary is the guard as a unary server interceptor.
@@ -151,16 +150,10 @@ func (g *Guard) limiter(p Principal) *rate.Limiter {
 	if !ok || l.Rate <= 0 {
 		return nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	lim := g.limiters[p.ID]
-	if lim == nil {
-		burst := l.Burst
-		if burst < 1 {
-			burst = 1
-		}
-		lim = rate.NewLimiter(rate.Limit(l.Rate), burst)
-		g.limiters[p.ID] = lim
+	if lim, ok := g.limiters.Load(p.ID); ok {
+		return lim.(*rate.Limiter)
 	}
-	return lim
+	burst := max(1, l.Burst)
+	lim, _ := g.limiters.LoadOrStore(p.ID, rate.NewLimiter(rate.Limit(l.Rate), burst))
+	return lim.(*rate.Limiter)
 }
