@@ -278,9 +278,16 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if rs != nil {
 		redisPID = rs.cmd.Process.Pid
 	}
+	stopSelf, err := prof.self(kind + "-lookup-harness")
+	if err != nil {
+		return sr, err
+	}
 	if sr.lookupCPU, err = measureCPU(pid, redisPID, func() {
 		sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
 	}); err != nil {
+		return sr, err
+	}
+	if err := stopSelf(); err != nil {
 		return sr, err
 	}
 	if err := stopPerf(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,6 +88,29 @@ func (p profiler) cpuProfile(name string, seconds int) <-chan error {
 		done <- err
 	}()
 	return done
+}
+
+// self records the harness's own CPU profile (the load generator's cost) into
+// pprofDir/name.cpu.pprof until the returned function is called.
+func (p profiler) self(name string) (stop func() error, err error) {
+	if p.pprofDir == "" {
+		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(p.pprofDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(p.pprofDir, name+".cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 func (p profiler) fetch(path, out string, timeout time.Duration) error {
