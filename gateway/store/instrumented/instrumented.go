@@ -75,7 +75,13 @@ func (s *Store) label(op, outcome string) metric.MeasurementOption {
 	return l.(metric.MeasurementOption)
 }
 
-func qrid(q string) []attribute.KeyValue { return []attribute.KeyValue{attribute.String("qr_id", q)} }
+// qrid is the span attribute of a QR id; nothing (and no allocation) when there are no spans.
+func (s *Store) qrid(q string) []attribute.KeyValue {
+	if s.tracer == nil {
+		return nil
+	}
+	return []attribute.KeyValue{attribute.String("qr_id", q)}
+}
 
 // WriteBatch implements store.Writer.
 func (s *Store) WriteBatch(ctx context.Context, items []store.Item) (rs []store.Result, err error) {
@@ -88,7 +94,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) (rs []store.
 
 // View implements store.Viewer.
 func (s *Store) View(ctx context.Context, q string) (v store.View, err error) {
-	err = s.call(ctx, "View", qrid(q), func(ctx context.Context) error {
+	err = s.call(ctx, "View", s.qrid(q), func(ctx context.Context) error {
 		v, err = s.next.View(ctx, q)
 		return err
 	})
@@ -138,7 +144,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 
 // History implements store.Auditor.
 func (s *Store) History(ctx context.Context, q string) (ds []canonical.Declaration, err error) {
-	err = s.call(ctx, "History", qrid(q), func(ctx context.Context) error {
+	err = s.call(ctx, "History", s.qrid(q), func(ctx context.Context) error {
 		ds, err = s.next.History(ctx, q)
 		return err
 	})
@@ -190,7 +196,7 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) (as []store.
 
 // RecordPassage implements store.Passages.
 func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (dup bool, err error) {
-	err = s.call(ctx, "RecordPassage", qrid(p.QRID), func(ctx context.Context) error {
+	err = s.call(ctx, "RecordPassage", s.qrid(p.QRID), func(ctx context.Context) error {
 		dup, err = s.next.RecordPassage(ctx, p)
 		return err
 	})
