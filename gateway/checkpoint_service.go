@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/lienthong/lienthong/canonical"
@@ -71,11 +72,9 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 		resp.Platforms = append(resp.Platforms, string(p))
 	}
 	resp.Flags = &lienthongv1.LookupFlags{UnverifiedIdentity: !v.Verified, Inconsistent: len(v.Inconsistencies) > 0}
-	seen := map[store.Field]bool{}
 	for _, inc := range v.Inconsistencies {
-		if !seen[inc.Field] {
-			seen[inc.Field] = true
-			resp.Flags.InconsistentFields = append(resp.Flags.InconsistentFields, fieldToPB(inc.Field))
+		if f := fieldToPB(inc.Field); !slices.Contains(resp.Flags.InconsistentFields, f) {
+			resp.Flags.InconsistentFields = append(resp.Flags.InconsistentFields, f)
 		}
 	}
 	return resp, nil
