@@ -217,10 +217,13 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 }
 
 // AppendAccess records each access in the bucket of its QRID (or of its principal), all in
-// one pipeline.
+// one pipeline: the record under an id drawn at random, then, on the same connection (one
+// slot), its index members, so an index member never names a missing record. Both commands
+// are idempotent, so a client's retry after a lost reply logs the access once. Plain
+// commands cost Redis about half of what a script per access did (BenchmarkAppendAccess).
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
-	calls := make([]*scriptCall, len(as))
+	pipe := s.c.Pipeline()
 	for i := range as {
 		a := &as[i]
 		key := a.QRID
@@ -228,19 +231,21 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 			key = a.Principal
 		}
 		b := bucketOf(key)
-		args := []any{encodeAccess(a), bucketText(b), stamp(a.At), fmt.Sprintf("%016x", rand.Uint64())}
-		for _, p := range accessPrefixes(a) {
-			args = append(args, p)
+		id := fmt.Sprintf("%016x", rand.Uint64())
+		suffix := stamp(a.At) + "|" + bucketText(b) + "|" + id
+		prefixes := accessPrefixes(a)
+		members := make([]redis.Z, len(prefixes))
+		for j, p := range prefixes {
+			members[j] = redis.Z{Member: p + suffix}
 		}
-		calls[i] = &scriptCall{script: accessScript, keys: []string{s.k.access(b), s.k.accessIndex(b)}, args: args}
+		pipe.HSetNX(ctx, s.k.access(b), id, encodeAccess(a))
+		pipe.ZAdd(ctx, s.k.accessIndex(b), members...)
 	}
-	runScripts(ctx, s.c, calls)
-	for _, sc := range calls {
-		if err := sc.cmd.Err(); err != nil {
-			return classify(op, err)
-		}
+	if len(as) == 0 {
+		return nil
 	}
-	return nil
+	_, err := pipe.Exec(ctx)
+	return classify(op, err)
 }
 
 func bucketText(b int) string { return strconv.Itoa(10000 + b)[1:] }

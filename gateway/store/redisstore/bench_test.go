@@ -269,3 +269,31 @@ func usedMemory(t *testing.T, srv *redistest.Server) int64 {
 	t.Fatalf("no used_memory in INFO memory")
 	return 0
 }
+
+// BenchmarkAppendAccess is the access recorder's write: batches of 1,024 lookups' accesses.
+// server-cpu-ns/op is redis-server's CPU time per access.
+func BenchmarkAppendAccess(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const batch = 1024
+	as := make([]store.Access, batch)
+	b.ReportAllocs()
+	srv0 := serverCPU(b, srv)
+	n := 0
+	for b.Loop() {
+		for j := range as {
+			as[j] = store.Access{At: day0.Add(time.Duration(n) * time.Millisecond), Principal: "station-0042", Role: "checkpoint", Action: "lookup", QRID: qridOf(n)}
+			n++
+		}
+		if err := s.AppendAccess(context.Background(), as...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	srvCPU := serverCPU(b, srv) - srv0
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/access")
+	b.ReportMetric(float64(srvCPU.Nanoseconds())/float64(n), "server-cpu-ns/access")
+}
