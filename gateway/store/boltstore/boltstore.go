@@ -1,16 +1,23 @@
 // Package boltstore is the embedded store: one bbolt file, durable when a write is
 // acknowledged, so the gateway runs on a fresh machine with nothing else installed.
 //
-// Layout (one bucket each): versions (record key → declaration version and its identity),
-// byIdentity (identity, declared time, version, record key → record key; history in order),
-// versionsByTime (declared time, record key; for purge), bySubject (platform, subject id,
-// declared time, version, record key; IdentityOf by subject, written with the version and
-// removed when it is purged; a record id needs no index of its own, as the versions bucket's
-// keys start with the platform and record id), views (QR id → view), aliases (weak →
-// strong QR id) and aliasOf (strong, weak), inconsistent (QR ids whose view has
-// inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count),
-// passages, access (time, sequence → access), cursors and leases. Views and declaration
-// versions have compact binary encodings (codec.go, codec_version.go); other values are JSON.
+// Layout 2 (one bucket each): versions (record key → declaration version and its identity),
+// identities (everything keyed by an identity, together so that one written page serves an
+// identity's view, history and aliases: QR id → view; QR id, NUL, 'h', declared time,
+// version, record key → record key, its history in order; QR id, NUL, 'a', weak QR id → its
+// aliases), versionsByTime (declared time, record key; for purge), bySubject (platform,
+// subject id, declared time, version, record key; IdentityOf by subject, written with the
+// version and removed when it is purged; a record id needs no index of its own, as the
+// versions bucket's keys start with the platform and record id), aliases (weak → strong QR
+// id), inconsistent (QR ids whose view has inconsistencies) and inconsistentByField (field,
+// QR id), rejections and rejectionsByTime, counters (store.CellKey → count), passages, access
+// (time, sequence → access), cursors and leases. Views and declaration versions have compact
+// binary encodings (codec.go, codec_version.go); other values are JSON.
+//
+// Layout 1 kept views, histories (byIdentity) and aliases (aliasOf) in three buckets, so a
+// declaration dirtied three pages where layout 2 dirties one. A layout 1 file is migrated
+// when it is opened, in one transaction (a file of a million identities needs about a
+// gigabyte of memory for it, once); testdata/layout1.db is such a file.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
 // to the strong identity and re-applied to the strong view inside the same transaction, its
@@ -57,11 +64,9 @@ type Store struct {
 
 var (
 	bucketVersions            = []byte("versions")
-	bucketByIdentity          = []byte("byIdentity")
+	bucketIdentities          = []byte("identities")
 	bucketVersionsByTime      = []byte("versionsByTime")
-	bucketViews               = []byte("views")
 	bucketAliases             = []byte("aliases")
-	bucketAliasOf             = []byte("aliasOf")
 	bucketInconsistent        = []byte("inconsistent")
 	bucketInconsistentByField = []byte("inconsistentByField")
 	bucketRejections          = []byte("rejections")
@@ -75,8 +80,8 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bucketVersions, bucketByIdentity, bucketVersionsByTime, bucketViews, bucketAliases,
-	bucketAliasOf, bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
+	bucketVersions, bucketIdentities, bucketVersionsByTime, bucketAliases,
+	bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
 	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketBySubject,
 }
 
@@ -101,6 +106,11 @@ func Open(path string, opts Options) (*Store, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		// A file written before the bySubject index existed gets it built from its versions.
 		backfill := tx.Bucket(bucketVersions) != nil && tx.Bucket(bucketBySubject) == nil
+		if tx.Bucket(layout1Views) != nil {
+			if err := migrateLayout1(tx); err != nil {
+				return err
+			}
+		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/canonical"
@@ -35,19 +36,42 @@ func recordKey(k store.RecordKey) []byte {
 	return b
 }
 
-// identityPrefix is the prefix of an identity's keys in byIdentity and aliasOf. QR ids hold
-// no NUL byte.
+// identityPrefix is a QR id (or a field name) followed by NUL: the prefix of its keys in
+// identities (and inconsistentByField). QR ids hold no NUL byte.
 func identityPrefix(qrid string) []byte {
 	b := make([]byte, 0, len(qrid)+1)
 	return append(append(b, qrid...), 0)
 }
 
+// The tags that follow an identity's prefix in the identities bucket: its aliases and its
+// history. Its view is under the bare QR id.
+const (
+	tagAliasOf = 'a'
+	tagHistory = 'h'
+)
+
+// tagged returns the prefix of an identity's keys with the tag, with room for rest bytes.
+func tagged(qrid string, tag byte, rest int) []byte {
+	b := make([]byte, 0, len(qrid)+2+rest)
+	return append(append(append(b, qrid...), 0), tag)
+}
+
+// aliasOfKey files the weak QR id under its identity.
+func aliasOfKey(qrid, weak string) []byte {
+	return append(tagged(qrid, tagAliasOf, len(weak)), weak...)
+}
+
+// isQRIDKey reports whether qrid can be a key of the identities bucket's views: a QR id
+// with a NUL byte would name another key.
+func isQRIDKey(qrid string) bool { return strings.IndexByte(qrid, 0) < 0 }
+
 // historyKey orders an identity's versions by declared time, then version, platform and
 // record id (each NUL-terminated), and ends with the record key, which makes it unique.
 func historyKey(qrid string, d *canonical.Declaration, rec []byte) []byte {
-	b := identityPrefix(qrid)
+	src := &d.Source
+	b := tagged(qrid, tagHistory, timeKeyLen+len(src.Version)+len(src.Platform)+len(src.RecordID)+3+len(rec))
 	b = appendTime(b, d.DeclaredAt)
-	for _, s := range [...]string{d.Source.Version, string(d.Source.Platform), d.Source.RecordID} {
+	for _, s := range [...]string{src.Version, string(src.Platform), src.RecordID} {
 		b = append(append(b, s...), 0)
 	}
 	return append(b, rec...)

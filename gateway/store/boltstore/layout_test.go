@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
 	"github.com/lienthong/lienthong/gateway/store"
@@ -94,41 +96,6 @@ func answersOf(t *testing.T, s *Store, batches [][]store.Item) layoutAnswers {
 	return a
 }
 
-// TestWriteLayout1Fixture writes testdata/layout1.db and its answers; it was run (with
-// BOLTSTORE_WRITE_LAYOUT1=1) by the code that wrote layout 1, before layout 2 existed.
-func TestWriteLayout1Fixture(t *testing.T) {
-	if os.Getenv("BOLTSTORE_WRITE_LAYOUT1") == "" {
-		t.Skip("set BOLTSTORE_WRITE_LAYOUT1=1 to rewrite the fixture")
-	}
-	path := filepath.Join("testdata", "layout1.db")
-	_ = os.Remove(path)
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batches := layoutItems(t)
-	for _, b := range batches {
-		if _, err := s.WriteBatch(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeGolden(t, filepath.Join("testdata", "layout1.golden.json"), answersOf(t, s, batches))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeGolden(t *testing.T, path string, a layoutAnswers) {
-	t.Helper()
-	b, err := json.Marshal(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func marshalAnswers(t *testing.T, a layoutAnswers) []byte {
 	t.Helper()
 	b, err := json.MarshalIndent(a, "", " ")
@@ -152,4 +119,43 @@ func equalJSON(t *testing.T, got []byte, want []byte) bool {
 	gb, _ := json.Marshal(g)
 	wb, _ := json.Marshal(w)
 	return bytes.Equal(gb, wb)
+}
+
+// TestLayout1FileIsMigrated opens a file written by layout 1's code: it answers as it did
+// then, its old buckets are gone, and opening it again changes nothing. The code of commit
+// 8785418 (layout 1) wrote testdata/layout1.db from layoutItems and layout1.golden.json
+// with answersOf (json.Marshal).
+func TestLayout1FileIsMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "layout1.db")
+	if err := copyFile(path, filepath.Join("testdata", "layout1.db")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "layout1.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := layoutItems(t)
+	for round := range 2 {
+		s, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := marshalAnswers(t, answersOf(t, s, batches)); !equalJSON(t, got, want) {
+			t.Errorf("open %d: the migrated file answers differently from testdata/layout1.golden.json", round+1)
+		}
+		err = s.db.View(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{layout1Views, layout1ByIdentity, layout1AliasOf} {
+				if tx.Bucket(b) != nil {
+					t.Errorf("open %d: layout 1 bucket %s is still there", round+1, b)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -36,7 +36,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		n = 0
 		end := appendTime(nil, cutoff)
 		versions := tx.Bucket(bucketVersions)
-		byIdentity := tx.Bucket(bucketByIdentity)
+		ids := tx.Bucket(bucketIdentities)
 		affected := map[string]bool{}
 		var order []string
 
@@ -48,7 +48,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 				return err
 			}
 			d := v.Declaration
-			if err := byIdentity.Delete(historyKey(v.QRID, &d, rec)); err != nil {
+			if err := ids.Delete(historyKey(v.QRID, &d, rec)); err != nil {
 				return err
 			}
 			if d.Source.SubjectID != "" {
@@ -106,17 +106,17 @@ func keysBefore(b *bolt.Bucket, end []byte, limit int) [][]byte {
 
 // rebuild recomputes qrid's view from its stored versions, keeping its revision increasing.
 func rebuild(tx *bolt.Tx, qrid string) error {
-	views := tx.Bucket(bucketViews)
+	ids := tx.Bucket(bucketIdentities)
 	var old store.View
-	if b := views.Get([]byte(qrid)); b != nil {
+	if b := ids.Get([]byte(qrid)); b != nil {
 		if err := decodeView(b, &old); err != nil {
 			return err
 		}
 	}
 	var v store.View
-	prefix := identityPrefix(qrid)
+	prefix := tagged(qrid, tagHistory, 0)
 	versions := tx.Bucket(bucketVersions)
-	c := tx.Bucket(bucketByIdentity).Cursor()
+	c := ids.Cursor()
 	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
 		var ver version
 		if err := decodeVersion(versions.Get(rec), &ver); err != nil {

@@ -16,8 +16,11 @@ import (
 func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 	const op = "boltstore.View"
 	var v store.View
+	if !isQRIDKey(qrid) {
+		return v, errs.Errorf(errs.NotFound, op, "no identity with this QR id")
+	}
 	err := s.read(ctx, op, func(tx *bolt.Tx) error {
-		views := tx.Bucket(bucketViews)
+		views := tx.Bucket(bucketIdentities)
 		b := views.Get([]byte(qrid))
 		if b == nil {
 			if strong := tx.Bucket(bucketAliases).Get([]byte(qrid)); strong != nil {
@@ -36,13 +39,16 @@ func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declaration, error) {
 	const op = "boltstore.History"
 	var out []canonical.Declaration
+	if !isQRIDKey(qrid) {
+		return nil, errs.Errorf(errs.NotFound, op, "no identity with this QR id")
+	}
 	err := s.read(ctx, op, func(tx *bolt.Tx) error {
 		if strong := tx.Bucket(bucketAliases).Get([]byte(qrid)); strong != nil {
 			qrid = string(strong)
 		}
 		versions := tx.Bucket(bucketVersions)
-		prefix := identityPrefix(qrid)
-		c := tx.Bucket(bucketByIdentity).Cursor()
+		prefix := tagged(qrid, tagHistory, 0)
+		c := tx.Bucket(bucketIdentities).Cursor()
 		for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
 			var v version
 			if err := decodeVersion(versions.Get(rec), &v); err != nil {
@@ -70,7 +76,7 @@ func (s *Store) Inconsistencies(ctx context.Context, q store.InconsistencyQuery)
 	var out []store.View
 	var next string
 	err = s.read(ctx, op, func(tx *bolt.Tx) error {
-		views := tx.Bucket(bucketViews)
+		views := tx.Bucket(bucketIdentities)
 		// One field: walk that field's index; any field: the index of all inconsistent views.
 		// Both are in QR id order after their prefix.
 		c := tx.Bucket(bucketInconsistent).Cursor()

@@ -67,12 +67,12 @@ func (s *Store) commit(fn func(*bolt.Tx) error) error {
 
 // writeTx is one write transaction with its views cached until flush.
 type writeTx struct {
-	tx                                          *bolt.Tx
-	versions, byIdentity, versionsByTime, views *bolt.Bucket
-	aliases, aliasOf, inconsistent              *bolt.Bucket
-	rejections, rejectionsByTime, counters      *bolt.Bucket
-	cache                                       map[string]*cachedView
-	order                                       []string
+	tx                                     *bolt.Tx
+	versions, ids, versionsByTime          *bolt.Bucket
+	aliases, bySubject                     *bolt.Bucket
+	rejections, rejectionsByTime, counters *bolt.Bucket
+	cache                                  map[string]*cachedView
+	order                                  []string
 }
 
 type cachedView struct {
@@ -85,10 +85,9 @@ type cachedView struct {
 
 func newWriteTx(tx *bolt.Tx) *writeTx {
 	return &writeTx{
-		tx: tx, versions: tx.Bucket(bucketVersions), byIdentity: tx.Bucket(bucketByIdentity),
-		versionsByTime: tx.Bucket(bucketVersionsByTime), views: tx.Bucket(bucketViews),
-		aliases: tx.Bucket(bucketAliases), aliasOf: tx.Bucket(bucketAliasOf),
-		inconsistent: tx.Bucket(bucketInconsistent), rejections: tx.Bucket(bucketRejections),
+		tx: tx, versions: tx.Bucket(bucketVersions), ids: tx.Bucket(bucketIdentities),
+		versionsByTime: tx.Bucket(bucketVersionsByTime), aliases: tx.Bucket(bucketAliases),
+		bySubject: tx.Bucket(bucketBySubject), rejections: tx.Bucket(bucketRejections),
 		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
 		cache: map[string]*cachedView{},
 	}
@@ -181,11 +180,11 @@ func (w *writeTx) putVersion(rec []byte, v version) error {
 		return err
 	}
 	d := v.Declaration
-	if err := w.byIdentity.Put(historyKey(v.QRID, &d, rec), rec); err != nil {
+	if err := w.ids.Put(historyKey(v.QRID, &d, rec), rec); err != nil {
 		return err
 	}
 	if d.Source.SubjectID != "" {
-		if err := w.tx.Bucket(bucketBySubject).Put(subjectKey(&d, rec), nil); err != nil {
+		if err := w.bySubject.Put(subjectKey(&d, rec), nil); err != nil {
 			return err
 		}
 	}
@@ -201,13 +200,13 @@ func (w *writeTx) absorb(weak, target string) error {
 	if err := w.aliases.Put([]byte(weak), []byte(target)); err != nil {
 		return err
 	}
-	if err := w.aliasOf.Put(append(identityPrefix(target), weak...), nil); err != nil {
+	if err := w.ids.Put(aliasOfKey(target, weak), nil); err != nil {
 		return err
 	}
 	// Aliases of the weak identity now point at target.
-	prefix := identityPrefix(weak)
+	prefix := tagged(weak, tagAliasOf, 0)
 	var repoint [][]byte
-	c := w.aliasOf.Cursor()
+	c := w.ids.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 		repoint = append(repoint, clone(k))
 	}
@@ -216,17 +215,18 @@ func (w *writeTx) absorb(weak, target string) error {
 		if err := w.aliases.Put(x, []byte(target)); err != nil {
 			return err
 		}
-		if err := w.aliasOf.Put(append(identityPrefix(target), x...), nil); err != nil {
+		if err := w.ids.Put(aliasOfKey(target, string(x)), nil); err != nil {
 			return err
 		}
-		if err := w.aliasOf.Delete(k); err != nil {
+		if err := w.ids.Delete(k); err != nil {
 			return err
 		}
 	}
 	// The weak identity's versions move to target and are merged into its view.
 	type moved struct{ key, rec []byte }
 	var ms []moved
-	c = w.byIdentity.Cursor()
+	prefix = tagged(weak, tagHistory, 0)
+	c = w.ids.Cursor()
 	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
 		ms = append(ms, moved{clone(k), clone(rec)})
 	}
@@ -239,10 +239,10 @@ func (w *writeTx) absorb(weak, target string) error {
 		if err := w.versions.Put(m.rec, encodeVersion(v)); err != nil {
 			return err
 		}
-		if err := w.byIdentity.Delete(m.key); err != nil {
+		if err := w.ids.Delete(m.key); err != nil {
 			return err
 		}
-		if err := w.byIdentity.Put(append(identityPrefix(target), m.key[len(prefix):]...), m.rec); err != nil {
+		if err := w.ids.Put(append(tagged(target, tagHistory, len(m.key)-len(prefix)), m.key[len(prefix):]...), m.rec); err != nil {
 			return err
 		}
 		if err := w.apply(store.Accepted{Declaration: v.Declaration, QRID: target, Verified: v.Verified}); err != nil {
@@ -265,7 +265,7 @@ func (w *writeTx) view(qrid string) (*cachedView, error) {
 		return cv, nil
 	}
 	cv := &cachedView{}
-	if b := w.views.Get([]byte(qrid)); b != nil {
+	if b := w.ids.Get([]byte(qrid)); b != nil {
 		if err := decodeView(b, &cv.v); err != nil {
 			return nil, err
 		}
@@ -307,7 +307,7 @@ func (w *writeTx) flush() error {
 // before (zero when none).
 func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
 	k := []byte(qrid)
-	views, inconsistent, byField := tx.Bucket(bucketViews), tx.Bucket(bucketInconsistent), tx.Bucket(bucketInconsistentByField)
+	views, inconsistent, byField := tx.Bucket(bucketIdentities), tx.Bucket(bucketInconsistent), tx.Bucket(bucketInconsistentByField)
 	keep := map[store.Field]bool{}
 	if deleted {
 		if err := views.Delete(k); err != nil {
