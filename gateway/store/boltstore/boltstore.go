@@ -29,7 +29,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -53,9 +52,9 @@ type Options struct {
 
 // Store is a store.Store in one bbolt file.
 type Store struct {
-	db       *bolt.DB
-	now      func() time.Time
-	inflight atomic.Int32 // concurrent WriteBatch calls; above one, commits are coalesced
+	db    *bolt.DB
+	now   func() time.Time
+	group group // concurrent WriteBatch and AppendAccess calls, committed together
 	// purgeChunk is the most versions (and rejections) one purge transaction deletes.
 	purgeChunk int
 	close      sync.Once

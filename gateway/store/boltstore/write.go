@@ -20,7 +20,7 @@ type version struct {
 }
 
 // WriteBatch stores the batch in one write transaction: atomic, and durable once it returns.
-// Concurrent callers' batches are coalesced into one commit (bbolt's Batch); each batch's
+// Concurrent callers' batches are coalesced into one commit (see group); each batch's
 // results are still its own.
 func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Result, error) {
 	const op = "boltstore.WriteBatch"
@@ -37,7 +37,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	}
 	var results []store.Result
 	fn := func(tx *bolt.Tx) error {
-		// bbolt may run fn again (alone) when a coalesced batch fails: start afresh.
+		// fn runs again (alone) when a coalesced batch fails: start afresh.
 		w := newWriteTx(tx)
 		results = make([]store.Result, len(items))
 		for i, it := range items {
@@ -53,16 +53,6 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 		return nil, err
 	}
 	return results, nil
-}
-
-// commit runs fn in a write transaction of its own when no other WriteBatch is running, and
-// coalesced with the others' (one commit, one fsync) when some are.
-func (s *Store) commit(fn func(*bolt.Tx) error) error {
-	defer s.inflight.Add(-1)
-	if s.inflight.Add(1) > 1 {
-		return s.db.Batch(fn)
-	}
-	return s.db.Update(fn)
 }
 
 // writeTx is one write transaction with its views cached until flush.
