@@ -101,7 +101,7 @@ func (s *Store) Inconsistencies(ctx context.Context, q store.InconsistencyQuery)
 			}
 		}
 		for i, c := range cmds {
-			st, err := fromCmd(c)
+			st, err := fromCmd(c, qrids[i])
 			if err != nil {
 				return nil, "", classify(op, err)
 			}

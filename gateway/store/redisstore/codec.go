@@ -26,11 +26,23 @@ const (
 
 var errCorrupt = errors.New("redisstore: corrupt stored value")
 
-type enc struct{ b []byte }
+// enc appends fields to b. A compact encoder (the view and versions, see compact.go) also
+// writes repeated strings as references and times as differences.
+type enc struct {
+	b       []byte
+	compact *table
+}
 
-func (e *enc) u(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
-func (e *enc) i(v int64)   { e.b = binary.AppendVarint(e.b, v) }
-func (e *enc) s(v string)  { e.u(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *enc) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) i(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) s(v string) {
+	if e.compact != nil {
+		e.compact.putString(e, v)
+		return
+	}
+	e.u(uint64(len(v)))
+	e.b = append(e.b, v...)
+}
 func (e *enc) bool(v bool) { e.b = append(e.b, boolByte(v)) }
 func (e *enc) n(l int, isNil bool) {
 	if isNil {
@@ -40,6 +52,10 @@ func (e *enc) n(l int, isNil bool) {
 	e.u(uint64(l) + 1)
 }
 func (e *enc) t(v time.Time) {
+	if e.compact != nil {
+		e.compact.putTime(e, v)
+		return
+	}
 	if v.IsZero() {
 		e.i(0)
 		return
@@ -55,8 +71,9 @@ func boolByte(v bool) byte {
 }
 
 type dec struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	compact *table
 }
 
 func (d *dec) fail() { d.err = errCorrupt; d.b = nil }
@@ -88,7 +105,14 @@ func (d *dec) i() int64 {
 }
 
 func (d *dec) s() string {
-	l := d.u()
+	if d.compact != nil {
+		return d.compact.getString(d)
+	}
+	return d.literal(d.u())
+}
+
+// literal reads a string of l bytes.
+func (d *dec) literal(l uint64) string {
 	if d.err != nil || l > uint64(len(d.b)) {
 		d.fail()
 		return ""
@@ -122,6 +146,9 @@ func (d *dec) n() (int, bool) {
 }
 
 func (d *dec) t() time.Time {
+	if d.compact != nil {
+		return d.compact.getTime(d)
+	}
 	v := d.i()
 	if v == 0 {
 		return time.Time{}
@@ -289,11 +316,18 @@ func (d *dec) done() error {
 }
 
 // encodeViewBody encodes a view without its revision, which the stored value carries in a
-// header Lua can read (see viewValue).
+// header Lua can read (see viewValue). Views are now stored compact (viewValue); this plain
+// form is what earlier versions stored, DEFLATE-compressed.
 func encodeViewBody(v *store.View) []byte {
 	e := enc{b: make([]byte, 0, 256)}
 	e.b = append(e.b, fmtView)
 	e.s(v.QRID)
+	viewFields(&e, v)
+	return e.b
+}
+
+// viewFields encodes the fields of a view after its QR id.
+func viewFields(e *enc, v *store.View) {
 	e.bool(v.Verified)
 	p := v.Person
 	e.s(p.FullName)
@@ -308,10 +342,10 @@ func encodeViewBody(v *store.View) []byte {
 		e.t(s.DeclaredAt)
 		e.bool(s.OnBehalf)
 		e.bool(s.HasSymptoms)
-		strs(&e, s.Symptoms)
-		strs(&e, s.Exposures)
+		strs(e, s.Symptoms)
+		strs(e, s.Exposures)
 		e.s(s.NameKey)
-		birthDate(&e, s.BirthDate)
+		birthDate(e, s.BirthDate)
 		e.i(int64(s.Gender))
 		e.s(s.Phone)
 		e.s(s.ProvinceCode)
@@ -322,7 +356,6 @@ func encodeViewBody(v *store.View) []byte {
 		e.s(string(in.PlatformA))
 		e.s(string(in.PlatformB))
 	}
-	return e.b
 }
 
 func decodeViewBody(b []byte, rev uint64) (store.View, error) {
@@ -330,6 +363,13 @@ func decodeViewBody(b []byte, rev uint64) (store.View, error) {
 	d.byte1(fmtView)
 	var v store.View
 	v.QRID = d.s()
+	readViewFields(&d, &v)
+	v.Revision = rev
+	return v, d.done()
+}
+
+// readViewFields decodes what viewFields encodes.
+func readViewFields(d *dec, v *store.View) {
 	v.Verified = d.bool()
 	v.Person = store.Person{FullName: d.s(), BirthYear: int(d.i()), DocumentType: canonical.DocumentType(d.i()), DocumentMasked: d.s()}
 	if l, isNil := d.n(); !isNil {
@@ -342,10 +382,10 @@ func decodeViewBody(b []byte, rev uint64) (store.View, error) {
 			s.DeclaredAt = d.t()
 			s.OnBehalf = d.bool()
 			s.HasSymptoms = d.bool()
-			s.Symptoms = readStrs[canonical.Symptom](&d)
-			s.Exposures = readStrs[canonical.Exposure](&d)
+			s.Symptoms = readStrs[canonical.Symptom](d)
+			s.Exposures = readStrs[canonical.Exposure](d)
 			s.NameKey = d.s()
-			s.BirthDate = readBirthDate(&d)
+			s.BirthDate = readBirthDate(d)
 			s.Gender = canonical.Gender(d.i())
 			s.Phone = d.s()
 			s.ProvinceCode = d.s()
@@ -357,8 +397,6 @@ func decodeViewBody(b []byte, rev uint64) (store.View, error) {
 			v.Inconsistencies[i] = store.Inconsistency{Field: store.Field(d.s()), PlatformA: canonical.Platform(d.s()), PlatformB: canonical.Platform(d.s())}
 		}
 	}
-	v.Revision = rev
-	return v, d.done()
 }
 
 func encodeRejected(r *store.Rejected) []byte {

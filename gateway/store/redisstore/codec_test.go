@@ -1,7 +1,11 @@
 package redisstore
 
 import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -48,9 +52,11 @@ func TestCodecRoundTrip(t *testing.T) {
 	other := testDecl(canonical.PlatformBluezone, "b-1", day0.Add(time.Hour))
 	other.Person.Phone = "+84900000000"
 	v, _ = store.Apply(v, store.Accepted{Declaration: other, QRID: "q1"})
-	st, err := parseStored(viewValue(&v, 7))
-	if err != nil || !reflect.DeepEqual(st.view, v) || st.rev != v.Revision || st.gen != 7 {
-		t.Errorf("view round trip = %+v, %v\nwant %+v", st.view, err, v)
+	for _, key := range []string{"q1", "q-alias"} { // the view's own key, and another's
+		st, err := parseStored(viewValue(&v, 7, key), key)
+		if err != nil || !reflect.DeepEqual(st.view, v) || st.rev != v.Revision || st.gen != 7 {
+			t.Errorf("view round trip = %+v, %v\nwant %+v", st.view, err, v)
+		}
 	}
 	a := store.Access{At: day0, Principal: "moh-1", Role: "ministry", Action: "history", QRID: "q1", Reason: "case 7"}
 	if got, err := decodeAccess(encodeAccess(&a)); err != nil || !reflect.DeepEqual(got, a) {
@@ -69,6 +75,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("V12.3\n\x02"))                                     // a stored view header with a truncated body
 	f.Add([]byte("Aq-other"))                                        // an alias
 	f.Add([]byte{})
+	f.Add([]byte(encodeVersions([]canonical.Declaration{d, d})))                            // compact versions
+	f.Add([]byte(viewValue(&store.View{QRID: "q1", Latest: []store.Summary{{}}}, 1, "q1"))) // a compact view
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if x, err := decodeDeclaration(b); err == nil {
 			if again, err := decodeDeclaration(encodeDeclaration(&x)); err != nil || !reflect.DeepEqual(again, x) {
@@ -78,21 +86,85 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeRejected(b)
 		_, _ = decodeAccess(b)
 		_, _ = decodeViewBody(b, 1)
-		_, _ = parseStored(string(b))
+		_, _ = parseStored(string(b), "q1")
 		_, _ = decodeVersions(string(b))
 	})
 }
 
-// BenchmarkDecodeView is the CPU a lookup spends on the stored view (inflate + decode).
+// BenchmarkDecodeView is the CPU a lookup spends on the stored view.
 func BenchmarkDecodeView(b *testing.B) {
 	v, _ := store.Apply(store.View{}, store.Accepted{Declaration: realistic(1, canonical.PlatformNCOVI, day0), QRID: qridOf(1), Verified: true})
 	v, _ = store.Apply(v, store.Accepted{Declaration: realistic(1, canonical.PlatformBluezone, day0.Add(time.Hour)), QRID: qridOf(1)})
-	val := viewValue(&v, 1)
+	val := viewValue(&v, 1, qridOf(1))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseStored(val); err != nil {
+		if _, err := parseStored(val, qridOf(1)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(len(val)), "stored-bytes")
+}
+
+// legacyView and legacyVersions are the values earlier versions stored: the plain encoding,
+// DEFLATE-compressed.
+func legacyView(v *store.View, gen uint64) string {
+	return "V" + strconv.FormatUint(v.Revision, 10) + "." + strconv.FormatUint(gen, 10) + "\n" + string(deflate(encodeViewBody(v)))
+}
+
+func legacyVersions(decls []canonical.Declaration) string {
+	raw := []byte{fmtVersions}
+	for i := range decls {
+		b := encodeDeclaration(&decls[i])
+		raw = binary.AppendUvarint(raw, uint64(len(b)))
+		raw = append(raw, b...)
+	}
+	return string(deflate(raw))
+}
+
+func deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// Values written before the compact form are read, and the two forms agree.
+func TestLegacyValuesAreRead(t *testing.T) {
+	decls := []canonical.Declaration{fullDecl(), realistic(1, canonical.PlatformNCOVI, day0), realistic(1, canonical.PlatformBluezone, day0.Add(time.Hour)), {}}
+	got, err := decodeVersions(legacyVersions(decls))
+	if err != nil || !reflect.DeepEqual(got, decls) {
+		t.Errorf("legacy versions = %+v, %v", got, err)
+	}
+	got, err = decodeVersions(encodeVersions(decls))
+	if err != nil || !reflect.DeepEqual(got, decls) {
+		t.Errorf("compact versions = %+v, %v\nwant %+v", got, err, decls)
+	}
+	v, _ := store.Apply(store.View{}, store.Accepted{Declaration: decls[1], QRID: "q1", Verified: true})
+	v, _ = store.Apply(v, store.Accepted{Declaration: decls[2], QRID: "q1"})
+	st, err := parseStored(legacyView(&v, 3), "q1")
+	if err != nil || !reflect.DeepEqual(st.view, v) || st.gen != 3 {
+		t.Errorf("legacy view = %+v, %v", st.view, err)
+	}
+	t.Logf("view %d bytes (legacy %d), versions of %d %d bytes (legacy %d)", len(viewValue(&v, 3, "q1")), len(legacyView(&v, 3)), len(decls), len(encodeVersions(decls[1:3])), len(legacyVersions(decls[1:3])))
+}
+
+// Times and strings that the compact form writes specially survive a round trip.
+func TestCompactEdgeCases(t *testing.T) {
+	d := fullDecl()
+	d.Source.RecordID = "0f8fad5b-d9cb-469f-a165-70867728950e" // a UUID: 16 bytes
+	d.Source.Version = canonical.VersionOf(day0.Add(1234567 * time.Nanosecond))
+	d.Person.Email = "0F8FAD5B-D9CB-469F-A165-70867728950E"    // upper case: not a UUID, a literal
+	d.Person.Phone = "2026-01-02T03:04:05.000000000Z"          // a version text where none is expected
+	d.Person.FormerCMND = "2026-13-02T03:04:05.000000000Z"     // not a time
+	d.DeclaredAt = time.Unix(0, 1).UTC()                       // a nanosecond after the epoch
+	d.ReceivedAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC) // past the differences' range
+	e := d
+	e.DeclaredAt = time.Date(1800, 1, 1, 0, 0, 0, 5, time.UTC) // before it
+	e.ReceivedAt = time.Time{}
+	decls := []canonical.Declaration{d, e, d}
+	got, err := decodeVersions(encodeVersions(decls))
+	if err != nil || !reflect.DeepEqual(got, decls) {
+		t.Errorf("compact versions = %+v, %v\nwant %+v", got, err, decls)
+	}
 }

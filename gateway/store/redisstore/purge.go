@@ -88,7 +88,7 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return 0, err
 		}
-		st, err := fromCmd(vc)
+		st, err := fromCmd(vc, q)
 		if err != nil {
 			return 0, err
 		}
@@ -122,11 +122,11 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			// Nothing older than the cutoff (a version in its own millisecond): keep the
 			// identity as it is, only set its index entry to its exact oldest time.
 			v = st.view
-			newView, versions = viewValue(&st.view, st.gen), encodeVersions(all)
+			newView, versions = viewValue(&st.view, st.gen, q), encodeVersions(all)
 			oldest = oldestMs(keep)
 		case len(keep) > 0:
 			v.Revision = st.rev + 1
-			newView = viewValue(&v, st.gen+1)
+			newView = viewValue(&v, st.gen+1, q)
 			versions = encodeVersions(keep)
 			oldest = oldestMs(keep)
 		}

@@ -88,16 +88,6 @@ redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 return 0
 `)
 
-// accessScript appends one access under an id the caller drew at random, so a command the
-// client retries after a lost reply does not log the access twice.
-// KEYS: records, index. ARGV: value, bucket (4 digits), time (20 digits), id, index prefixes...
-var accessScript = redis.NewScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[4], ARGV[1]) == 0 then return 0 end
-local suffix = ARGV[3] .. '|' .. ARGV[2] .. '|' .. ARGV[4]
-for i = 5, #ARGV do redis.call('ZADD', KEYS[2], 0, ARGV[i] .. suffix) end
-return 1
-`)
-
 // leaseScript takes or renews a lease. Times are nanosecond strings.
 // KEYS: lease, token. ARGV: holder, now, expires.
 // Returns {held (0/1), holder, token, expires}.
@@ -195,7 +185,7 @@ return 0
 `)
 
 // allScripts are loaded at Open.
-var allScripts = []*redis.Script{writeScript, aliasScript, rejectScript, passageScript, accessScript,
+var allScripts = []*redis.Script{writeScript, aliasScript, rejectScript, passageScript,
 	leaseScript, releaseScript, cursorScript, purgeScript, dropScript, subjectScript, unindexScript}
 
 // scriptCall is one script run prepared for a pipeline.

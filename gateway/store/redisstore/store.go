@@ -129,23 +129,27 @@ func (st stored) token() string {
 	return strconv.FormatUint(st.rev, 10) + "." + strconv.FormatUint(st.gen, 10)
 }
 
-// viewValue encodes a view as stored: "V<revision>.<generation>\n" then the body, DEFLATE
-// compressed (which takes a two-platform view from about 330 to 180 bytes; inflating it costs
-// microseconds of a lookup that waits far longer on the network).
-func viewValue(v *store.View, gen uint64) string {
-	var b strings.Builder
-	body := deflate(encodeViewBody(v))
-	b.Grow(len(body) + 40)
-	b.WriteByte('V')
-	b.WriteString(strconv.FormatUint(v.Revision, 10))
-	b.WriteByte('.')
-	b.WriteString(strconv.FormatUint(gen, 10))
-	b.WriteByte('\n')
-	b.Write(body)
-	return b.String()
+// viewValue encodes the view of qrid as stored: "V<revision>.<generation>\n", then
+// fmtViewCompact and the view's fields in a compact value (compact.go), its QR id left out
+// when it is qrid's. Earlier versions stored the plain body DEFLATE-compressed after the
+// header; parseStored reads both.
+func viewValue(v *store.View, gen uint64, qrid string) string {
+	e := enc{b: make([]byte, 0, 256), compact: &table{}}
+	e.b = append(e.b, 'V')
+	e.b = strconv.AppendUint(e.b, v.Revision, 10)
+	e.b = append(e.b, '.')
+	e.b = strconv.AppendUint(e.b, gen, 10)
+	e.b = append(e.b, '\n', fmtViewCompact)
+	e.bool(v.QRID == qrid)
+	if v.QRID != qrid {
+		e.s(v.QRID)
+	}
+	viewFields(&e, v)
+	return string(e.b)
 }
 
-func parseStored(val string) (stored, error) {
+// parseStored decodes the value of qrid's view key.
+func parseStored(val, qrid string) (stored, error) {
 	if val == "" {
 		return stored{}, errCorrupt
 	}
@@ -162,11 +166,25 @@ func parseStored(val string) (stored, error) {
 	if !ok || err1 != nil || err2 != nil {
 		return stored{}, errCorrupt
 	}
-	body, err := inflate([]byte(val[nl+1:]), maxViewBytes)
-	if err != nil {
-		return stored{}, err
+	var v store.View
+	var err error
+	if body := val[nl+1:]; len(body) > 0 && body[0] == fmtViewCompact {
+		d := dec{b: []byte(body[1:]), compact: &table{}}
+		if d.bool() {
+			v.QRID = qrid
+		} else {
+			v.QRID = d.s()
+		}
+		readViewFields(&d, &v)
+		v.Revision = rev
+		err = d.done()
+	} else {
+		var raw []byte
+		if raw, err = inflate([]byte(body), maxViewBytes); err != nil {
+			return stored{}, err
+		}
+		v, err = decodeViewBody(raw, rev)
 	}
-	v, err := decodeViewBody(body, rev)
 	if err != nil {
 		return stored{}, err
 	}
@@ -174,19 +192,20 @@ func parseStored(val string) (stored, error) {
 }
 
 // fromCmd decodes a GET reply; a missing key is a stored{} without error.
-func fromCmd(cmd *redis.StringCmd) (stored, error) {
-	return fromReply(cmd.Result())
+func fromCmd(cmd *redis.StringCmd, qrid string) (stored, error) {
+	val, err := cmd.Result()
+	return fromReply(val, err, qrid)
 }
 
-// fromReply decodes a GET reply given as value and error.
-func fromReply(val string, err error) (stored, error) {
+// fromReply decodes a GET reply of qrid's view key given as value and error.
+func fromReply(val string, err error, qrid string) (stored, error) {
 	if errors.Is(err, redis.Nil) {
 		return stored{}, nil
 	}
 	if err != nil {
 		return stored{}, err
 	}
-	return parseStored(val)
+	return parseStored(val, qrid)
 }
 
 // get reads one key through the coalescing pipeline (or directly, in benchmarks that compare).
@@ -200,7 +219,8 @@ func (s *Store) get(ctx context.Context, key string) (string, error) {
 // resolve follows aliases from qrid to the identity holding the data.
 func (s *Store) resolve(ctx context.Context, qrid string) (string, stored, error) {
 	for hop := 0; hop <= maxHops; hop++ {
-		st, err := fromReply(s.get(ctx, s.k.view(qrid)))
+		val, err := s.get(ctx, s.k.view(qrid))
+		st, err := fromReply(val, err, qrid)
 		if err != nil {
 			return "", stored{}, err
 		}

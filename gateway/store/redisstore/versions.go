@@ -11,45 +11,30 @@ import (
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
-// An identity's stored versions are one string: the raw-DEFLATE compression of a format
-// byte followed by each encoded declaration, length-prefixed. Versions of one person repeat
-// most of their text (name, phone, document, address), so compressing them together halves
-// them; one string also saves the per-field overhead of a Redis hash, whose values are too
-// long for its compact encoding. A write rewrites the string (identities keep a few dozen
-// versions at most until Purge); the view's compare-and-set token guards it.
+// An identity's stored versions are one string: a compact value (compact.go) of every
+// declaration. Versions of one person repeat most of their text (name, phone, document,
+// address), which the compact form writes once; one string also saves the per-field
+// overhead of a Redis hash, whose values are too long for its compact encoding. A write
+// rewrites the string (identities keep a few dozen versions at most until Purge); the
+// view's compare-and-set token guards it. Values written before the compact form were raw
+// DEFLATE of a format byte and each encoded declaration, length-prefixed; they are read.
 
 const fmtVersions byte = 5
 
-var (
-	// BestSpeed: 20% more declarations per second than DefaultCompression, and the same
-	// 1,007 bytes per identity (TestMemoryPerIdentity).
-	writers = sync.Pool{New: func() any {
-		w, _ := flate.NewWriter(nil, flate.BestSpeed)
-		return w
-	}}
-	readers = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
-)
+// readers are the DEFLATE decompressors of values written before the compact form.
+var readers = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-// encodeVersions returns the stored form of decls.
+// encodeVersions returns the stored form of decls: fmtVersionsCompact, the count, then each
+// declaration, in one compact value (compact.go), so what repeats from version to version
+// is written once.
 func encodeVersions(decls []canonical.Declaration) string {
-	raw := []byte{fmtVersions}
+	e := enc{b: make([]byte, 0, 64+160*len(decls)), compact: &table{}}
+	e.b = append(e.b, fmtVersionsCompact)
+	e.u(uint64(len(decls)))
 	for i := range decls {
-		b := encodeDeclaration(&decls[i])
-		raw = binary.AppendUvarint(raw, uint64(len(b)))
-		raw = append(raw, b...)
+		declaration(&e, &decls[i])
 	}
-	return string(deflate(raw))
-}
-
-// deflate compresses b (raw DEFLATE, no header).
-func deflate(b []byte) []byte {
-	var buf bytes.Buffer
-	w := writers.Get().(*flate.Writer)
-	w.Reset(&buf)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	writers.Put(w)
-	return buf.Bytes()
+	return string(e.b)
 }
 
 // inflate decompresses b, refusing more than limit bytes.
@@ -70,10 +55,23 @@ func inflate(b []byte, limit int64) ([]byte, error) {
 // value cannot exhaust memory.
 const maxVersionsBytes = 64 << 20
 
-// decodeVersions parses the stored form; "" is no versions.
+// decodeVersions parses the stored form; "" is no versions. Values written before the
+// compact form are raw DEFLATE (see compact.go).
 func decodeVersions(val string) ([]canonical.Declaration, error) {
 	if val == "" {
 		return nil, nil
+	}
+	if val[0] == fmtVersionsCompact {
+		d := dec{b: []byte(val[1:]), compact: &table{}}
+		n := d.u()
+		if d.err != nil || n > uint64(len(d.b)) {
+			return nil, errCorrupt
+		}
+		out := make([]canonical.Declaration, n)
+		for i := range out {
+			out[i] = readDeclaration(&d)
+		}
+		return out, d.done()
 	}
 	raw, err := inflate([]byte(val), maxVersionsBytes)
 	if err != nil || len(raw) == 0 || raw[0] != fmtVersions {

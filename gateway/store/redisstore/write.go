@@ -291,7 +291,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	var reads []absorbRead
 	for k, g := range groups {
 		var err error
-		if g.cur, err = fromCmd(views[k]); err != nil {
+		if g.cur, err = fromCmd(views[k], g.qrid); err != nil {
 			return err
 		}
 		if g.versions, err = versionsOf(vers[k]); err != nil {
@@ -300,7 +300,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		g.aliased = map[string]stored{}
 		g.absorb = map[string][]canonical.Declaration{}
 		for j, a := range g.aliases {
-			st, err := fromCmd(aliases[k][j])
+			st, err := fromCmd(aliases[k][j], a)
 			if err != nil {
 				return err
 			}
@@ -391,7 +391,7 @@ func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshId
 		oldestArg = strconv.FormatInt(oldest, 10)
 	}
 	removed, added := diff(incMembers(&old), incMembers(&v))
-	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1), encodeVersions(all), oldestArg, g.qrid, len(cells), len(removed)}
+	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1, g.qrid), encodeVersions(all), oldestArg, g.qrid, len(cells), len(removed)}
 	args = append(args, cells...)
 	for _, m := range removed {
 		args = append(args, m)
