@@ -53,7 +53,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	other.Person.Phone = "+84900000000"
 	v, _ = store.Apply(v, store.Accepted{Declaration: other, QRID: "q1"})
 	for _, key := range []string{"q1", "q-alias"} { // the view's own key, and another's
-		st, err := parseStored(viewValue(&v, 7, key), key)
+		st, err := parseStored(viewValue(&v, 7, key, nil), key)
 		if err != nil || !reflect.DeepEqual(st.view, v) || st.rev != v.Revision || st.gen != 7 {
 			t.Errorf("view round trip = %+v, %v\nwant %+v", st.view, err, v)
 		}
@@ -75,8 +75,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("V12.3\n\x02"))                                     // a stored view header with a truncated body
 	f.Add([]byte("Aq-other"))                                        // an alias
 	f.Add([]byte{})
-	f.Add([]byte(encodeVersions([]canonical.Declaration{d, d})))                            // compact versions
-	f.Add([]byte(viewValue(&store.View{QRID: "q1", Latest: []store.Summary{{}}}, 1, "q1"))) // a compact view
+	f.Add([]byte(encodeVersions([]canonical.Declaration{d, d})))                                                        // compact versions
+	f.Add([]byte(viewValue(&store.View{QRID: "q1", Latest: []store.Summary{{}}}, 1, "q1", []canonical.Declaration{d}))) // a compact view
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if x, err := decodeDeclaration(b); err == nil {
 			if again, err := decodeDeclaration(encodeDeclaration(&x)); err != nil || !reflect.DeepEqual(again, x) {
@@ -86,7 +86,9 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeRejected(b)
 		_, _ = decodeAccess(b)
 		_, _ = decodeViewBody(b, 1)
-		_, _ = parseStored(string(b), "q1")
+		if st, err := parseStored(string(b), "q1"); err == nil && st.withVersions != "" {
+			_, _ = embeddedVersions(st, "q1")
+		}
 		_, _ = decodeVersions(string(b))
 	})
 }
@@ -95,7 +97,7 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecodeView(b *testing.B) {
 	v, _ := store.Apply(store.View{}, store.Accepted{Declaration: realistic(1, canonical.PlatformNCOVI, day0), QRID: qridOf(1), Verified: true})
 	v, _ = store.Apply(v, store.Accepted{Declaration: realistic(1, canonical.PlatformBluezone, day0.Add(time.Hour)), QRID: qridOf(1)})
-	val := viewValue(&v, 1, qridOf(1))
+	val := viewValue(&v, 1, qridOf(1), []canonical.Declaration{realistic(1, canonical.PlatformNCOVI, day0), realistic(1, canonical.PlatformBluezone, day0.Add(time.Hour))})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := parseStored(val, qridOf(1)); err != nil {
@@ -146,7 +148,15 @@ func TestLegacyValuesAreRead(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(st.view, v) || st.gen != 3 {
 		t.Errorf("legacy view = %+v, %v", st.view, err)
 	}
-	t.Logf("view %d bytes (legacy %d), versions of %d %d bytes (legacy %d)", len(viewValue(&v, 3, "q1")), len(legacyView(&v, 3)), len(decls), len(encodeVersions(decls[1:3])), len(legacyVersions(decls[1:3])))
+	val := viewValue(&v, 3, "q1", decls)
+	st, err = parseStored(val, "q1")
+	if err != nil || !reflect.DeepEqual(st.view, v) {
+		t.Errorf("view with versions = %+v, %v", st.view, err)
+	}
+	if got, err := embeddedVersions(st, "q1"); err != nil || !reflect.DeepEqual(got, decls) {
+		t.Errorf("versions with the view = %+v, %v", got, err)
+	}
+	t.Logf("view and two versions %d bytes (legacy %d + %d)", len(viewValue(&v, 3, "q1", decls[1:3])), len(legacyView(&v, 3)), len(legacyVersions(decls[1:3])))
 }
 
 // Times and strings that the compact form writes specially survive a round trip.
@@ -167,4 +177,15 @@ func TestCompactEdgeCases(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, decls) {
 		t.Errorf("compact versions = %+v, %v\nwant %+v", got, err, decls)
 	}
+}
+
+// encodeVersions is the versions key's compact form, as written for a while (fmtVersionsCompact).
+func encodeVersions(decls []canonical.Declaration) string {
+	e := enc{b: make([]byte, 0, 64+160*len(decls)), compact: &table{}}
+	e.b = append(e.b, fmtVersionsCompact)
+	e.u(uint64(len(decls)))
+	for i := range decls {
+		declaration(&e, &decls[i])
+	}
+	return string(e.b)
 }

@@ -17,12 +17,14 @@ import (
 //   - a lowercase UUID is its 16 bytes;
 //   - a time is the difference from the previous time in the value, in seconds when whole.
 //
-// Its first byte is fmtViewCompact or fmtVersionsCompact: bits 1–2 set mean the reserved
-// block type of DEFLATE, so no value written by earlier versions (raw DEFLATE) starts with
-// them, and those are still read.
+// Its first byte is fmtIdentity (a view and its versions, see viewValue), or, as written for
+// a while, fmtViewCompact (a view) or fmtVersionsCompact (versions): bits 1–2 set mean the
+// reserved block type of DEFLATE, so no value written by earlier versions (raw DEFLATE)
+// starts with them, and those are still read.
 const (
 	fmtViewCompact     byte = 0x06
 	fmtVersionsCompact byte = 0x07
+	fmtIdentity        byte = 0x0e
 )
 
 // maxTable bounds the strings a compact value remembers, so encoding stays linear.

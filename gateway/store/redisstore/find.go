@@ -147,13 +147,12 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 	if !st.exists {
 		return "", notFound
 	}
-	dv, err := s.c.Get(ctx, s.k.decl(q)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", classify(op, err)
-	}
-	ds, err := decodeVersions(dv)
-	if err != nil {
+	ds, err := s.versions(ctx, q, st)
+	if errors.Is(err, errCorrupt) {
 		return "", errs.E(errs.Other, op, err)
+	}
+	if err != nil {
+		return "", classify(op, err)
 	}
 	for i := range ds {
 		src := &ds[i].Source

@@ -96,7 +96,7 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			// No identity of its own (any more): its index entry is stale.
 			return 0, s.c.ZRem(ctx, s.k.oldest(bucketOf(q)), q).Err()
 		}
-		all, err := versionsOf(dc)
+		all, err := versionsOf(st, q, dc)
 		if err != nil {
 			return 0, err
 		}
@@ -116,22 +116,21 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		for _, d := range keep {
 			v, _ = store.Apply(v, store.Accepted{Declaration: d, QRID: q, Verified: st.view.Verified})
 		}
-		newView, versions, oldest := "", "", ""
+		newView, oldest := "", ""
 		switch {
 		case len(gone) == 0:
 			// Nothing older than the cutoff (a version in its own millisecond): keep the
 			// identity as it is, only set its index entry to its exact oldest time.
 			v = st.view
-			newView, versions = viewValue(&st.view, st.gen, q), encodeVersions(all)
+			newView = viewValue(&st.view, st.gen, q, all)
 			oldest = oldestMs(keep)
 		case len(keep) > 0:
 			v.Revision = st.rev + 1
-			newView = viewValue(&v, st.gen+1, q)
-			versions = encodeVersions(keep)
+			newView = viewValue(&v, st.gen+1, q, keep)
 			oldest = oldestMs(keep)
 		}
 		removed, added := diff(incMembers(&st.view), incMembers(&v))
-		args := []any{st.token(), newView, versions, q, oldest, len(removed)}
+		args := []any{st.token(), newView, "", q, oldest, len(removed)}
 		for _, m := range removed {
 			args = append(args, m)
 		}

@@ -28,11 +28,12 @@ if tok ~= ARGV[1] then return {1} end
 // updates the indexes, if the view's token is still the one the caller read.
 //
 // KEYS: view, versions, counters, inconsistency index, oldest index.
-// ARGV: expected token, view, versions, oldest score ("" none), qrid, counter count, index
-// removal count, then counter cells, removed index members, added index members.
+// ARGV: expected token, view, versions ("" deletes the versions key: they are in the view's
+// value), oldest score ("" none), qrid, counter count, index removal count, then counter
+// cells, removed index members, added index members.
 var writeScript = redis.NewScript(casPrologue + `
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[5], 'LT', ARGV[4], ARGV[5]) end
 local nc, nr = tonumber(ARGV[6]), tonumber(ARGV[7])
 local i = 8
@@ -125,14 +126,15 @@ return 1
 
 // purgeScript rewrites an identity without its purged versions, if its token is unchanged.
 // KEYS: view, versions, inconsistency index, oldest index.
-// ARGV: expected token, view ("" deletes the identity), versions, qrid, oldest score ("" to
-// remove), index removal count, then removed and added index members.
+// ARGV: expected token, view ("" deletes the identity), versions ("" deletes the versions
+// key), qrid, oldest score ("" to remove), index removal count, then removed and added index
+// members.
 var purgeScript = redis.NewScript(casPrologue + `
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1], KEYS[2])
 else
   redis.call('SET', KEYS[1], ARGV[2])
-  redis.call('SET', KEYS[2], ARGV[3])
+  if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
 end
 if ARGV[5] == '' then redis.call('ZREM', KEYS[4], ARGV[4]) else redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4]) end
 local nr = tonumber(ARGV[6])

@@ -117,6 +117,9 @@ type stored struct {
 	rev    uint64
 	gen    uint64 // counts writes of the identity's versions
 	view   store.View
+	// withVersions is the compact value holding the view and then the versions, when the
+	// versions are in the view's key (see viewValue); "" when they are in the versions key.
+	withVersions string
 }
 
 // token is the compare-and-set token of a stored view: "<revision>.<generation>", or "0" when
@@ -129,26 +132,46 @@ func (st stored) token() string {
 	return strconv.FormatUint(st.rev, 10) + "." + strconv.FormatUint(st.gen, 10)
 }
 
-// viewValue encodes the view of qrid as stored: "V<revision>.<generation>\n", then
-// fmtViewCompact and the view's fields in a compact value (compact.go), its QR id left out
-// when it is qrid's. Earlier versions stored the plain body DEFLATE-compressed after the
-// header; parseStored reads both.
-func viewValue(v *store.View, gen uint64, qrid string) string {
-	e := enc{b: make([]byte, 0, 256), compact: &table{}}
+// viewValue encodes the view of qrid and its versions as stored in the view's key:
+// "V<revision>.<generation>\n", then fmtIdentity and one compact value (compact.go) of the
+// view's fields (its QR id left out when it is qrid's), the number of versions and each
+// version. The versions follow the view, so a lookup decodes the view alone, and they share
+// its table, so what the view repeats of them is written once. Earlier versions stored the
+// plain view body DEFLATE-compressed after the header, and the versions in the versions key;
+// parseStored and versionsOf read both.
+func viewValue(v *store.View, gen uint64, qrid string, decls []canonical.Declaration) string {
+	e := enc{b: make([]byte, 0, 256+160*len(decls)), compact: &table{}}
 	e.b = append(e.b, 'V')
 	e.b = strconv.AppendUint(e.b, v.Revision, 10)
 	e.b = append(e.b, '.')
 	e.b = strconv.AppendUint(e.b, gen, 10)
-	e.b = append(e.b, '\n', fmtViewCompact)
+	e.b = append(e.b, '\n', fmtIdentity)
 	e.bool(v.QRID == qrid)
 	if v.QRID != qrid {
 		e.s(v.QRID)
 	}
 	viewFields(&e, v)
+	e.u(uint64(len(decls)))
+	for i := range decls {
+		declaration(&e, &decls[i])
+	}
 	return string(e.b)
 }
 
-// parseStored decodes the value of qrid's view key.
+// readView decodes the view at the start of a compact value of qrid's view key.
+func readView(d *dec, qrid string, rev uint64) store.View {
+	var v store.View
+	if d.bool() {
+		v.QRID = qrid
+	} else {
+		v.QRID = d.s()
+	}
+	readViewFields(d, &v)
+	v.Revision = rev
+	return v
+}
+
+// parseStored decodes the value of qrid's view key (the view only).
 func parseStored(val, qrid string) (stored, error) {
 	if val == "" {
 		return stored{}, errCorrupt
@@ -166,29 +189,59 @@ func parseStored(val, qrid string) (stored, error) {
 	if !ok || err1 != nil || err2 != nil {
 		return stored{}, errCorrupt
 	}
-	var v store.View
+	st := stored{exists: true, rev: rev, gen: gen}
 	var err error
-	if body := val[nl+1:]; len(body) > 0 && body[0] == fmtViewCompact {
+	switch body := val[nl+1:]; {
+	case len(body) > 0 && (body[0] == fmtIdentity || body[0] == fmtViewCompact):
 		d := dec{b: []byte(body[1:]), compact: &table{}}
-		if d.bool() {
-			v.QRID = qrid
+		st.view = readView(&d, qrid, rev)
+		if body[0] == fmtIdentity {
+			st.withVersions, err = body, d.err
 		} else {
-			v.QRID = d.s()
+			err = d.done()
 		}
-		readViewFields(&d, &v)
-		v.Revision = rev
-		err = d.done()
-	} else {
+	default:
 		var raw []byte
 		if raw, err = inflate([]byte(body), maxViewBytes); err != nil {
 			return stored{}, err
 		}
-		v, err = decodeViewBody(raw, rev)
+		st.view, err = decodeViewBody(raw, rev)
 	}
 	if err != nil {
 		return stored{}, err
 	}
-	return stored{exists: true, rev: rev, gen: gen, view: v}, nil
+	return st, nil
+}
+
+// embeddedVersions decodes the versions that follow the view in st.withVersions.
+func embeddedVersions(st stored, qrid string) ([]canonical.Declaration, error) {
+	d := dec{b: []byte(st.withVersions[1:]), compact: &table{}}
+	readView(&d, qrid, st.rev)
+	n := d.u()
+	if d.err != nil || n > uint64(len(d.b)) {
+		return nil, errCorrupt
+	}
+	out := make([]canonical.Declaration, n)
+	for i := range out {
+		out[i] = readDeclaration(&d)
+	}
+	if n == 0 {
+		out = nil
+	}
+	return out, d.done()
+}
+
+// versions returns the stored versions of identity q whose view is st: in the view's key, or
+// (written by earlier versions) in the versions key.
+func (s *Store) versions(ctx context.Context, q string, st stored) ([]canonical.Declaration, error) {
+	if st.withVersions != "" {
+		return embeddedVersions(st, q)
+	}
+	val, err := s.get(ctx, s.k.decl(q))
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	return decodeVersions(val)
 }
 
 // fromCmd decodes a GET reply; a missing key is a stored{} without error.
@@ -255,13 +308,12 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 	if !st.exists {
 		return nil, errs.Errorf(errs.NotFound, op, "no identity %q", qrid)
 	}
-	val, err := s.get(ctx, s.k.decl(q))
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, classify(op, err)
-	}
-	out, err := decodeVersions(val)
+	out, err := s.versions(ctx, q, st)
 	if err != nil {
-		return nil, errs.E(errs.Other, op, err)
+		if errors.Is(err, errCorrupt) {
+			return nil, errs.E(errs.Other, op, err)
+		}
+		return nil, classify(op, err)
 	}
 	sortHistory(out)
 	return out, nil

@@ -24,19 +24,6 @@ const fmtVersions byte = 5
 // readers are the DEFLATE decompressors of values written before the compact form.
 var readers = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
-// encodeVersions returns the stored form of decls: fmtVersionsCompact, the count, then each
-// declaration, in one compact value (compact.go), so what repeats from version to version
-// is written once.
-func encodeVersions(decls []canonical.Declaration) string {
-	e := enc{b: make([]byte, 0, 64+160*len(decls)), compact: &table{}}
-	e.b = append(e.b, fmtVersionsCompact)
-	e.u(uint64(len(decls)))
-	for i := range decls {
-		declaration(&e, &decls[i])
-	}
-	return string(e.b)
-}
-
 // inflate decompresses b, refusing more than limit bytes.
 func inflate(b []byte, limit int64) ([]byte, error) {
 	r := readers.Get().(io.ReadCloser)

@@ -294,7 +294,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		if g.cur, err = fromCmd(views[k], g.qrid); err != nil {
 			return err
 		}
-		if g.versions, err = versionsOf(vers[k]); err != nil {
+		if g.versions, err = versionsOf(g.cur, g.qrid, vers[k]); err != nil {
 			return err
 		}
 		g.aliased = map[string]stored{}
@@ -308,7 +308,12 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 				continue // the group was redirected to its own alias's target
 			}
 			g.aliased[a] = st
-			if st.exists && st.alias == "" {
+			switch {
+			case st.withVersions != "":
+				if g.absorb[a], err = embeddedVersions(st, a); err != nil {
+					return err
+				}
+			case st.exists && st.alias == "":
 				reads = append(reads, absorbRead{g: g, a: a, cmd: pipe.Get(ctx, s.k.decl(a))})
 			}
 		}
@@ -320,7 +325,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		return err
 	}
 	for _, r := range reads {
-		ds, err := versionsOf(r.cmd)
+		ds, err := versionsOf(stored{}, r.a, r.cmd)
 		if err != nil {
 			return err
 		}
@@ -329,7 +334,12 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	return nil
 }
 
-func versionsOf(cmd *redis.StringCmd) ([]canonical.Declaration, error) {
+// versionsOf returns the versions of identity q whose view is st: in the view's key, or
+// (written by earlier versions) in the versions key, whose GET is cmd.
+func versionsOf(st stored, q string, cmd *redis.StringCmd) ([]canonical.Declaration, error) {
+	if st.withVersions != "" {
+		return embeddedVersions(st, q)
+	}
 	val, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -391,7 +401,7 @@ func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshId
 		oldestArg = strconv.FormatInt(oldest, 10)
 	}
 	removed, added := diff(incMembers(&old), incMembers(&v))
-	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1, g.qrid), encodeVersions(all), oldestArg, g.qrid, len(cells), len(removed)}
+	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1, g.qrid, all), "", oldestArg, g.qrid, len(cells), len(removed)}
 	args = append(args, cells...)
 	for _, m := range removed {
 		args = append(args, m)
