@@ -7,11 +7,13 @@
 // of its QR id; a rejection's and a record key's marker, a hash of the record key; a passage's,
 // a hash of its id; an access's, a hash of its QR id (or principal). With namespace "lt":
 //
-//	lt:{bN}:v:<qrid>    the identity's view: "V<revision>.<generation>\n" + compressed binary
-//	                    view, or "A<qrid>" when the identity is an alias of (was absorbed by)
-//	                    another; "<revision>.<generation>" is its compare-and-set token
-//	lt:{bN}:d:<qrid>    every stored version of its declarations, in one compressed string
-//	                    (the record keys in it are the identity's dedupe)
+//	lt:{bN}:v:<qrid>    the identity: "V<revision>.<generation>\n" + its view and then every
+//	                    stored version of its declarations, in one compact binary value (the
+//	                    record keys in it are the identity's dedupe), or "A<qrid>" when the
+//	                    identity is an alias of (was absorbed by) another;
+//	                    "<revision>.<generation>" is its compare-and-set token
+//	lt:{bN}:d:<qrid>    only in data written by earlier versions: the versions, in one
+//	                    DEFLATE-compressed string (see "Stored format" below)
 //	lt:{bN}:cnt         hash: counter cell (store.CellKey) → count
 //	lt:{bN}:inc         sorted set (lexical): inconsistency index, "a|qrid", "f|field|qrid",
 //	                    "p|A|B|qrid", "fp|field|A|B|qrid"
@@ -62,17 +64,35 @@
 // anything else (such an entry, a purged record, two ids whose 46-bit hashes collide) answers
 // NotFound, never another person. Purge deletes the entries of the records it removes.
 // The index adds about 105 bytes per identity with two records and two subjects
-// (TestMemoryPerIdentity: 901 → 1007 bytes); its hashes stay compact (listpack) up to
-// 16 × 1024 × hash-max-listpack-entries entries (2 million at the default 128; set 512 for
-// 8 million).
+// (TestMemoryPerIdentity when it was added: 901 → 1007 bytes); its hashes stay compact
+// (listpack) up to 16 × 1024 × hash-max-listpack-entries entries (2 million at the default
+// 128; set 512 for 8 million).
 //
 // Audit reads (counts, inconsistencies, rejections, access log, purge) read all 1024
 // buckets with one pipeline: no KEYS or SCAN anywhere. Listings merge the buckets' sorted
 // index ranges, which gives exact pages with a token that is the last member returned.
 //
-// Values are a hand-written binary encoding (codec.go), several times smaller than JSON, and
-// the view and versions are DEFLATE-compressed; TestMemoryPerIdentity measures about 1,000
-// bytes per identity with two platforms' declarations (900 without the source index).
+// Values are a hand-written binary encoding (codec.go), several times smaller than JSON. An
+// identity's view and versions are one compact value (compact.go): strings repeated within
+// it written once, version texts and times as varint differences, UUIDs as 16 bytes. The
+// view comes first, so a lookup decodes only the view. TestMemoryPerIdentity measures about
+// 800 bytes per identity with two platforms' declarations.
+//
+// # Stored format
+//
+// Data written by earlier versions is read: a view whose body is DEFLATE-compressed (and the
+// versions in lt:{bN}:d:<qrid>), told apart by the body's first byte (compact values start
+// with a byte DEFLATE never does). An identity's next write stores it in the compact form
+// and deletes its d: key. Earlier versions of the gateway cannot read the compact form (they
+// report a corrupt value), so upgrade every replica sharing a Redis together.
+//
+// # Lookups
+//
+// View calls arriving together share pipelines (pipeline.go): a caller queues its GET, and
+// at most two flusher goroutines send whatever is queued in one pipeline each and hand every
+// caller its reply, so under load a lookup costs Redis and the gateway a fraction of a
+// system call; each caller still waits under its own context. The access log is written
+// with plain idempotent commands (HSETNX, ZADD), not a script.
 //
 // Leases keep their holder and expiry (from Options.Now, so tests drive time) in a hash and
 // their fencing token in a key of its own that never expires, in one slot with the
