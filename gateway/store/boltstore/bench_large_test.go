@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,11 +23,10 @@ import (
 // simItems returns n declarations of the simulator (seed picks the population) as the
 // gateway's pipeline makes them (normalized, validated, keyed), in the harness's order: the
 // platforms' records interleaved a batch of 1,000 at a time, as four ingest streams send them.
-func simItems(tb testing.TB, seed int64, n int) []store.Item {
-	tb.Helper()
+func simItems(seed int64, n int) []store.Item {
 	deriver, err := identity.NewDeriver([]byte("lienthong-bench-identity-secret!"))
 	if err != nil {
-		tb.Fatal(err)
+		panic(err) // the secret is long enough
 	}
 	epoch := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	pop := sim.Generate(sim.Config{Seed: seed, Declarations: n, Epoch: epoch})
@@ -81,7 +81,7 @@ func largeStoreCopy(b *testing.B) string {
 			largeStore.err = err
 			return
 		}
-		items := simItems(b, 1, largeDeclarations)
+		items := simItems(1, largeDeclarations)
 		for i := 0; i < len(items); i += 1000 {
 			if _, err := s.WriteBatch(context.Background(), items[i:min(len(items), i+1000)]); err != nil {
 				largeStore.err = err
@@ -89,7 +89,7 @@ func largeStoreCopy(b *testing.B) string {
 			}
 		}
 		largeStore.err = s.Close()
-		largeStore.next = simItems(b, 2, 100_000)
+		largeStore.next = simItems(2, 100_000)
 	})
 	if largeStore.err != nil {
 		b.Fatal(largeStore.err)
@@ -159,4 +159,61 @@ func cpuTime() time.Duration {
 func reportTxStats(b *testing.B, before, after bolt.Stats, n int) {
 	d := after.TxStats.Sub(&before.TxStats)
 	b.ReportMetric(float64(d.GetWrite())/float64(n), "pages/decl")
+}
+
+// ingestItems are 240,000 simulated declarations (100,000 identities), made once.
+var ingestItems = sync.OnceValue(func() []store.Item { return simItems(1, 240_000) })
+
+// BenchmarkIngest4Streams is the load harness's preload without gRPC: four writers send the
+// simulator's 240,000 declarations (100,000 identities) in batches of 1,000 into an empty
+// store, with fsync, as four ingest streams do. One op is the whole preload.
+func BenchmarkIngest4Streams(b *testing.B) {
+	items := ingestItems()
+	b.ResetTimer()
+	ctx := context.Background()
+	var pages int64
+	var cpu, write time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, err := Open(filepath.Join(b.TempDir(), fmt.Sprintf("ingest-%d.db", i)), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := s.db.Stats()
+		cpu0 := cpuTime()
+		b.StartTimer()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					start := int(next.Add(1)-1) * 1000
+					if start >= len(items) {
+						return
+					}
+					if _, err := s.WriteBatch(ctx, items[start:min(len(items), start+1000)]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.StopTimer()
+		cpu += cpuTime() - cpu0
+		after := s.db.Stats()
+		d := after.TxStats.Sub(&before.TxStats)
+		pages += d.GetWrite()
+		write += d.GetWriteTime()
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := float64(b.N * len(items))
+	b.ReportMetric(n/b.Elapsed().Seconds(), "decl/s")
+	b.ReportMetric(cpu.Seconds()*1e6/n, "cpu-µs/decl")
+	b.ReportMetric(float64(pages)/n, "pages/decl")
+	b.ReportMetric(write.Seconds()*1e6/n, "write-µs/decl")
 }

@@ -20,7 +20,7 @@ import (
 // chain (weak-2 is an alias of mid, which top then absorbs) so the fixture has aliases to
 // re-point and an absorbed view.
 func layoutItems(t *testing.T) [][]store.Item {
-	items := simItems(t, 3, 60)
+	items := simItems(3, 60)
 	var out [][]store.Item
 	for i := 0; i < len(items); i += 20 {
 		out = append(out, items[i:min(len(items), i+20)])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -63,6 +64,7 @@ type writeTx struct {
 	rejections, rejectionsByTime, counters *bolt.Bucket
 	cache                                  map[string]*cachedView
 	order                                  []string
+	counts                                 map[string]int64 // store.CellKey → increment
 }
 
 type cachedView struct {
@@ -79,7 +81,7 @@ func newWriteTx(tx *bolt.Tx) *writeTx {
 		versionsByTime: tx.Bucket(bucketVersionsByTime), aliases: tx.Bucket(bucketAliases),
 		bySubject: tx.Bucket(bucketBySubject), rejections: tx.Bucket(bucketRejections),
 		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
-		cache: map[string]*cachedView{},
+		cache: map[string]*cachedView{}, counts: map[string]int64{},
 	}
 }
 
@@ -112,9 +114,7 @@ func (w *writeTx) item(it store.Item) (store.Result, error) {
 	if err := w.apply(a); err != nil {
 		return store.Result{}, err
 	}
-	if err := w.count(it); err != nil {
-		return store.Result{}, err
-	}
+	w.count(it)
 	return store.Result{Outcome: store.OutcomeAccepted, QRID: target}, nil
 }
 
@@ -133,28 +133,27 @@ func (w *writeTx) reject(rec []byte, it store.Item) (store.Result, error) {
 	if err := w.rejectionsByTime.Put(timedKey(store.RejectedAt(it.Rejected.Declaration), rec), nil); err != nil {
 		return store.Result{}, err
 	}
-	if err := w.count(it); err != nil {
-		return store.Result{}, err
-	}
+	w.count(it)
 	return store.Result{Outcome: store.OutcomeRejected}, nil
 }
 
-func (w *writeTx) count(it store.Item) error {
+// count adds the item's counts to the transaction's, which flush stores.
+func (w *writeTx) count(it store.Item) {
 	for _, c := range store.CountsOf(it) {
-		if err := addCount(w.counters, c); err != nil {
-			return err
-		}
+		w.counts[store.CellKey(c)] += c.N
 	}
-	return nil
 }
 
 func addCount(b *bolt.Bucket, c store.Count) error {
-	k := []byte(store.CellKey(c))
-	var n int64
+	return addCell(b, []byte(store.CellKey(c)), c.N)
+}
+
+// addCell adds n to the counter cell k.
+func addCell(b *bolt.Bucket, k []byte, n int64) error {
 	if old := b.Get(k); len(old) == 8 {
-		n = int64(binary.BigEndian.Uint64(old))
+		n += int64(binary.BigEndian.Uint64(old))
 	}
-	return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n+c.N)))
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
 // resolve follows an alias to its identity (aliases always point at an identity itself).
@@ -277,7 +276,7 @@ func (w *writeTx) apply(a store.Accepted) error {
 	return nil
 }
 
-// flush writes the changed views and their inconsistency index entries.
+// flush writes the changed views, their inconsistency index entries and the counts.
 func (w *writeTx) flush() error {
 	for _, qrid := range w.order {
 		cv := w.cache[qrid]
@@ -285,6 +284,16 @@ func (w *writeTx) flush() error {
 			continue
 		}
 		if err := putView(w.tx, qrid, cv.orig, cv.v, cv.deleted); err != nil {
+			return err
+		}
+	}
+	cells := make([]string, 0, len(w.counts))
+	for k := range w.counts {
+		cells = append(cells, k)
+	}
+	slices.Sort(cells)
+	for _, k := range cells {
+		if err := addCell(w.counters, []byte(k), w.counts[k]); err != nil {
 			return err
 		}
 	}
@@ -323,10 +332,13 @@ func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
 			}
 		}
 	}
-	if len(keep) > 0 {
+	switch {
+	case len(keep) > 0:
 		return inconsistent.Put(k, nil)
+	case len(old.Inconsistencies) > 0:
+		return inconsistent.Delete(k)
 	}
-	return inconsistent.Delete(k)
+	return nil // it was not listed and is not
 }
 
 func fieldKey(f store.Field, qrid string) []byte {
