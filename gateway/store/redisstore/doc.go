@@ -89,7 +89,7 @@
 // # Lookups
 //
 // View calls arriving together share pipelines (pipeline.go): a caller queues its GET, and
-// at most two flusher goroutines send whatever is queued in one pipeline each and hand every
+// one flusher goroutine at a time sends whatever is queued in one pipeline and hands every
 // caller its reply, so under load a lookup costs Redis and the gateway a fraction of a
 // system call; each caller still waits under its own context. The access log is written
 // with plain idempotent commands (HSETNX, ZADD), not a script.
