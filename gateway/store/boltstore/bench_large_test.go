@@ -171,7 +171,7 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	items := ingestItems()
 	b.ResetTimer()
 	ctx := context.Background()
-	var pages int64
+	var pages, size int64
 	var cpu, write time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -207,6 +207,9 @@ func BenchmarkIngest4Streams(b *testing.B) {
 		d := after.TxStats.Sub(&before.TxStats)
 		pages += d.GetWrite()
 		write += d.GetWriteTime()
+		if fi, err := os.Stat(s.db.Path()); err == nil {
+			size += fi.Size()
+		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -216,4 +219,5 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()*1e6/n, "cpu-µs/decl")
 	b.ReportMetric(float64(pages)/n, "pages/decl")
 	b.ReportMetric(write.Seconds()*1e6/n, "write-µs/decl")
+	b.ReportMetric(float64(size)/n, "file-B/decl")
 }
