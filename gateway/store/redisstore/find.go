@@ -58,31 +58,45 @@ func subjectValue(d *canonical.Declaration) string {
 	return string(binary.BigEndian.AppendUint64(b, sourceHash(indexRecord, d.Source.Platform, d.Source.RecordID)))
 }
 
-// indexCalls returns the index writes of the accepted items idx, filed under qrid: an HSET
-// for each record id (the version written last wins) and, for each subject id, a script that
-// keeps the entry of its newest declaration. Both are idempotent.
-func (s *Store) indexCalls(ctx context.Context, pipe redis.Pipeliner, items []store.Item, idx []int, qrid string) ([]*redis.IntCmd, []*scriptCall) {
+// indexCalls queues the index writes of the accepted items idx, filed under qrid: an HSET
+// for each record id (the version written last wins) and, for each subject id, an HSETNX,
+// which stores the entry if the subject has none. Where it has one, the returned subject's
+// script keeps the entry of the newest declaration. All are idempotent.
+func (s *Store) indexCalls(ctx context.Context, pipe redis.Pipeliner, items []store.Item, idx []int, qrid string) ([]*redis.IntCmd, []subjectWrite) {
 	var sets []*redis.IntCmd
-	var subjects []*scriptCall
+	var subjects []subjectWrite
 	for _, i := range idx {
 		d := &items[i].Accepted.Declaration
 		key, field := s.k.sourceIndex(sourceHash(indexRecord, d.Source.Platform, d.Source.RecordID))
 		sets = append(sets, pipe.HSet(ctx, key, field, qrid))
 		if d.Source.SubjectID != "" {
 			key, field := s.k.sourceIndex(sourceHash(indexSubject, d.Source.Platform, d.Source.SubjectID))
-			subjects = append(subjects, &scriptCall{script: subjectScript, keys: []string{key}, args: []any{field, subjectValue(d)}})
+			val := subjectValue(d)
+			subjects = append(subjects, subjectWrite{
+				first:  pipe.HSetNX(ctx, key, field, val),
+				script: &scriptCall{script: subjectScript, keys: []string{key}, args: []any{field, val}},
+			})
 		}
 	}
 	return sets, subjects
 }
 
+// subjectWrite is a subject's index write: HSETNX, then, if the subject had an entry, the
+// script that compares them.
+type subjectWrite struct {
+	first  *redis.BoolCmd
+	script *scriptCall
+}
+
 // writeIndex stores the index entries of each call's fresh items, and returns once Redis has
 // them all: they go before the identities' scripts (in a Cluster, in other slots), so a crash
 // in between leaves at worst an entry naming an identity that does not hold the record yet,
-// which IdentityOf answers NotFound, and the retried batch writes both.
+// which IdentityOf answers NotFound, and the retried batch writes both. A subject's first
+// entry is one HSETNX; only subjects that had one run the comparing script (a second round
+// trip, when there are any).
 func (s *Store) writeIndex(ctx context.Context, items []store.Item, groups []*group, fresh [][]int) error {
 	var sets []*redis.IntCmd
-	var subjects []*scriptCall
+	var subjects []subjectWrite
 	runScripts(ctx, s.c, nil, func(pipe redis.Pipeliner) {
 		for k, g := range groups {
 			st, sc := s.indexCalls(ctx, pipe, items, fresh[k], g.qrid)
@@ -95,11 +109,21 @@ func (s *Store) writeIndex(ctx context.Context, items []store.Item, groups []*gr
 			return err
 		}
 	}
-	if len(subjects) == 0 {
+	var compare []*scriptCall
+	for _, w := range subjects {
+		set, err := w.first.Result()
+		if err != nil {
+			return err
+		}
+		if !set {
+			compare = append(compare, w.script)
+		}
+	}
+	if len(compare) == 0 {
 		return nil
 	}
-	runScripts(ctx, s.c, subjects)
-	for _, c := range subjects {
+	runScripts(ctx, s.c, compare)
+	for _, c := range compare {
 		if err := c.cmd.Err(); err != nil {
 			return err
 		}
