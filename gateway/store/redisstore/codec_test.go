@@ -164,11 +164,14 @@ func TestCompactEdgeCases(t *testing.T) {
 	d := fullDecl()
 	d.Source.RecordID = "0f8fad5b-d9cb-469f-a165-70867728950e" // a UUID: 16 bytes
 	d.Source.Version = canonical.VersionOf(day0.Add(1234567 * time.Nanosecond))
-	d.Person.Email = "0F8FAD5B-D9CB-469F-A165-70867728950E"    // upper case: not a UUID, a literal
-	d.Person.Phone = "2026-01-02T03:04:05.000000000Z"          // a version text where none is expected
-	d.Person.FormerCMND = "2026-13-02T03:04:05.000000000Z"     // not a time
-	d.DeclaredAt = time.Unix(0, 1).UTC()                       // a nanosecond after the epoch
-	d.ReceivedAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC) // past the differences' range
+	d.Person.Email = "0F8FAD5B-D9CB-469F-A165-70867728950E"     // upper case: not a UUID, a literal
+	d.Person.Phone = "2026-01-02T03:04:05.000000000Z"           // a version text where none is expected
+	d.Person.FormerCMND = "2026-13-02T03:04:05.000000000Z"      // not a time
+	d.Person.SocialInsurance = "9999-01-01T00:00:00.000000000Z" // a time past int64 nanoseconds
+	d.Person.Nationality = "2026-02-30T00:00:00.000000000Z"     // 30 February
+	d.Address.Street = "1970-01-01T00:00:00.000000000Z"         // the Unix epoch
+	d.DeclaredAt = time.Unix(0, 1).UTC()                        // a nanosecond after the epoch
+	d.ReceivedAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)  // past the differences' range
 	e := d
 	e.DeclaredAt = time.Date(1800, 1, 1, 0, 0, 0, 5, time.UTC) // before it
 	e.ReceivedAt = time.Time{}
@@ -188,4 +191,39 @@ func encodeVersions(decls []canonical.Declaration) string {
 		declaration(&e, &decls[i])
 	}
 	return string(e.b)
+}
+
+// FuzzCompactRoundTrip: any strings and times written in a compact value read back as they
+// were (times as the plain encoding keeps them: UTC, the epoch as the zero time).
+func FuzzCompactRoundTrip(f *testing.F) {
+	f.Add("2026-11-20T01:00:00.000000000Z", "0f8fad5b-d9cb-469f-a165-70867728950e", int64(1), int64(1e9))
+	f.Add("1970-01-01T00:00:00.000000000Z", "ab", int64(0), int64(-1))
+	f.Add("x", "x", int64(1<<62), int64(-1<<62))
+	f.Fuzz(func(t *testing.T, a, b string, t1, t2 int64) {
+		times := []time.Time{time.Unix(0, t1).UTC(), time.Unix(0, t2).UTC(), time.Unix(0, t1).UTC()}
+		e := enc{compact: &table{}}
+		for _, s := range []string{a, b, a, b} {
+			e.s(s)
+		}
+		for _, x := range times {
+			e.t(x)
+		}
+		d := dec{b: e.b, compact: &table{}}
+		for _, want := range []string{a, b, a, b} {
+			if got := d.s(); got != want {
+				t.Fatalf("string %q read back as %q", want, got)
+			}
+		}
+		for _, want := range times {
+			if want.UnixNano() == 0 {
+				want = time.Time{}
+			}
+			if got := d.t(); !got.Equal(want) {
+				t.Fatalf("time %v read back as %v", want, got)
+			}
+		}
+		if err := d.done(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

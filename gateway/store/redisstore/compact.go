@@ -54,6 +54,9 @@ type table struct {
 
 func (t *table) remember(s string) {
 	if len(s) >= 2 && len(t.strs) < maxTable {
+		if t.strs == nil {
+			t.strs = make([]string, 0, 64)
+		}
 		t.strs = append(t.strs, s)
 	}
 }
@@ -132,7 +135,7 @@ func (t *table) putTime(e *enc, v time.Time) {
 		return
 	}
 	switch d := n - t.last; {
-	case !small(n) || !small(t.last):
+	case !small(n) || !small(t.last) || !small(d):
 		e.b = append(e.b, timeAbsolute)
 		e.i(n)
 	case d%int64(time.Second) == 0:
@@ -188,13 +191,32 @@ func (t *table) getTime(d *dec) time.Time {
 // versionLayout is canonical.VersionOf's layout.
 const versionLayout = "2006-01-02T15:04:05.000000000Z"
 
-// versionTime returns the time of a version text that VersionOf writes back exactly.
+// versionTime returns the time of a version text that VersionOf writes back exactly, in
+// the years whose Unix nanoseconds an int64 holds with room to spare (1900 to 2199).
 func versionTime(s string) (time.Time, bool) {
-	if len(s) != len(versionLayout) || s[10] != 'T' || s[len(s)-1] != 'Z' {
+	if len(s) != len(versionLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+		s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
 		return time.Time{}, false
 	}
-	at, err := time.Parse(versionLayout, s)
-	if err != nil || at.IsZero() || at.UnixNano() == 0 || canonical.VersionOf(at) != s {
+	ok := true
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, mo, d := num(0, 4), num(5, 7), num(8, 10)
+	h, mi, sec, ns := num(11, 13), num(14, 16), num(17, 19), num(20, 29)
+	if !ok || y < 1900 || y > 2199 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	at := time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
+	if at.Day() != d || at.UnixNano() == 0 { // 31 November and the like; the epoch reads as zero
 		return time.Time{}, false
 	}
 	return at, true
@@ -205,31 +227,19 @@ func uuidBytes(s string) (id [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return id, false
 	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if s[i] == '-' {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
+	var digits [32]byte
+	copy(digits[0:8], s[0:8])
+	copy(digits[8:12], s[9:13])
+	copy(digits[12:16], s[14:18])
+	copy(digits[16:20], s[19:23])
+	copy(digits[20:32], s[24:36])
+	for _, c := range digits {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return id, false
 		}
-		id[j] = hi<<4 | lo
-		j++
 	}
-	return id, j == 16
-}
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
+	_, err := hex.Decode(id[:], digits[:])
+	return id, err == nil
 }
 
 func uuidText(b []byte) string {
