@@ -171,7 +171,7 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	items := ingestItems()
 	b.ResetTimer()
 	ctx := context.Background()
-	var pages, size int64
+	var pages, size, commits int64
 	var cpu, write time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -207,6 +207,7 @@ func BenchmarkIngest4Streams(b *testing.B) {
 		d := after.TxStats.Sub(&before.TxStats)
 		pages += d.GetWrite()
 		write += d.GetWriteTime()
+		commits += s.group.commits.Load()
 		if fi, err := os.Stat(s.db.Path()); err == nil {
 			size += fi.Size()
 		}
@@ -220,4 +221,5 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	b.ReportMetric(float64(pages)/n, "pages/decl")
 	b.ReportMetric(write.Seconds()*1e6/n, "write-µs/decl")
 	b.ReportMetric(float64(size)/n, "file-B/decl")
+	b.ReportMetric(n/float64(commits), "decl/commit")
 }

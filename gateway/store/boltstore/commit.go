@@ -3,6 +3,7 @@ package boltstore
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -14,6 +15,7 @@ type group struct {
 	mu      sync.Mutex
 	busy    bool // a transaction of the group is running
 	waiting []*call
+	commits atomic.Int64 // transactions run, for benchmarks
 }
 
 // call is one write waiting in the group.
@@ -58,6 +60,7 @@ func (s *Store) commit(fn func(*bolt.Tx) error) error {
 // transaction of its own, so that its error is its own, and the others run again without it.
 func (s *Store) runCalls(calls []*call) {
 	for len(calls) > 0 {
+		s.group.commits.Add(1)
 		failed := -1
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
