@@ -3,8 +3,9 @@ package redisstore
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -223,7 +224,11 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 // commands cost Redis about half of what a script per access did (BenchmarkAppendAccess).
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
+	if len(as) == 0 {
+		return nil
+	}
 	pipe := s.c.Pipeline()
+	var buf []byte
 	for i := range as {
 		a := &as[i]
 		key := a.QRID
@@ -231,18 +236,22 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 			key = a.Principal
 		}
 		b := bucketOf(key)
-		id := fmt.Sprintf("%016x", rand.Uint64())
-		suffix := stamp(a.At) + "|" + bucketText(b) + "|" + id
-		prefixes := accessPrefixes(a)
-		members := make([]redis.Z, len(prefixes))
-		for j, p := range prefixes {
-			members[j] = redis.Z{Member: p + suffix}
+		// The suffix of the index members: time, bucket and a random id, "stamp|bucket|id".
+		buf = appendStamp(buf[:0], a.At)
+		buf = append(buf, '|')
+		buf = append(buf, bucketText(b)...)
+		buf = append(buf, '|')
+		idAt := len(buf)
+		buf = binary.BigEndian.AppendUint64(buf, rand.Uint64())
+		id := hex.EncodeToString(buf[idAt:])
+		suffix := string(append(buf[:idAt], id...))
+		args := make([]any, 2, 2+2*4) // the command keeps its arguments until Exec
+		args[0], args[1] = "zadd", s.k.accessIndex(b)
+		for _, p := range accessPrefixes(a) {
+			args = append(args, "0", p+suffix)
 		}
 		pipe.HSetNX(ctx, s.k.access(b), id, encodeAccess(a))
-		pipe.ZAdd(ctx, s.k.accessIndex(b), members...)
-	}
-	if len(as) == 0 {
-		return nil
+		pipe.Do(ctx, args...)
 	}
 	_, err := pipe.Exec(ctx)
 	return classify(op, err)

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -88,7 +87,10 @@ func diff(old, new []string) (removed, added []string) {
 }
 
 // stamp is a time as 20 zero-padded digits of Unix nanoseconds, so members sort by time.
-func stamp(t time.Time) string {
+func stamp(t time.Time) string { return string(appendStamp(nil, t)) }
+
+// appendStamp appends stamp(t) to b.
+func appendStamp(b []byte, t time.Time) []byte {
 	n := int64(0)
 	if !t.IsZero() {
 		n = t.UnixNano()
@@ -96,7 +98,12 @@ func stamp(t time.Time) string {
 	if n < 0 {
 		n = 0
 	}
-	return fmt.Sprintf("%020d", n)
+	var digits [20]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, digits[:]...)
 }
 
 // Rejection index members, newest first by reading them in reverse:
