@@ -65,7 +65,7 @@ func decodeView(b []byte, v *store.View) error {
 	if len(b) == 0 || b[0] != viewFormat1 {
 		return errCorrupt
 	}
-	r := reader{b: b[1:]}
+	r := newReader(b)
 	*v = store.View{}
 	v.QRID = r.string()
 	v.Verified = r.bool()
@@ -150,29 +150,42 @@ func appendTimeValue(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
-// reader decodes what the append functions wrote; the first error sticks in bad.
+// reader decodes what the append functions wrote; the first error sticks in bad. It reads a
+// string copy of the value, so that every string it returns is a part of that one copy
+// instead of an allocation of its own.
 type reader struct {
-	b   []byte
+	b   string
 	bad bool
 }
 
+// newReader reads b (after its format byte).
+func newReader(b []byte) reader { return reader{b: string(b[1:])} }
+
+// uvarint is binary.Uvarint on a string.
 func (r *reader) uvarint() uint64 {
-	x, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
+	var x uint64
+	for i := 0; i < len(r.b) && i < binary.MaxVarintLen64; i++ {
+		c := r.b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflows 64 bits
+			}
+			r.b = r.b[i+1:]
+			return x | uint64(c)<<(7*i)
+		}
+		x |= uint64(c&0x7f) << (7 * i)
 	}
-	r.b = r.b[n:]
-	return x
+	r.bad, r.b = true, ""
+	return 0
 }
 
+// varint is binary.Varint on a string (zig-zag over uvarint).
 func (r *reader) varint() int64 {
-	x, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
+	ux := r.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	r.b = r.b[n:]
 	return x
 }
 
@@ -191,10 +204,10 @@ func (r *reader) bool() bool { return r.byte() == 1 }
 func (r *reader) string() string {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
+		r.bad, r.b = true, ""
 		return ""
 	}
-	s := string(r.b[:n])
+	s := r.b[:n]
 	r.b = r.b[n:]
 	return s
 }
@@ -207,7 +220,7 @@ func (r *reader) len() (int, bool) {
 		return 0, false
 	}
 	if n-1 > uint64(len(r.b)) {
-		r.bad, r.b = true, nil
+		r.bad, r.b = true, ""
 		return 0, false
 	}
 	return int(n - 1), true

@@ -68,7 +68,7 @@ func decodeVersion(b []byte, v *version) error {
 	if len(b) == 0 || b[0] != versionFormat1 {
 		return errCorrupt
 	}
-	r := reader{b: b[1:]}
+	r := newReader(b)
 	*v = version{}
 	v.QRID = r.string()
 	v.Verified = r.bool()
