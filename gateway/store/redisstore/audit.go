@@ -245,7 +245,7 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 		buf = binary.BigEndian.AppendUint64(buf, rand.Uint64())
 		id := hex.EncodeToString(buf[idAt:])
 		suffix := string(append(buf[:idAt], id...))
-		args := make([]any, 2, 2+2*4) // the command keeps its arguments until Exec
+		args := make([]any, 2, 2+2*3) // the command keeps its arguments until Exec
 		args[0], args[1] = "zadd", s.k.accessIndex(b)
 		for _, p := range accessPrefixes(a) {
 			args = append(args, "0", p+suffix)
@@ -259,7 +259,9 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 
 func bucketText(b int) string { return strconv.Itoa(10000 + b)[1:] }
 
-// AccessLog returns accesses, newest first, paged.
+// AccessLog returns accesses, newest first, paged. Accesses of one QR id by one principal
+// are read from the QR id's index, keeping the principal's (entries of both, "qu|", are no
+// longer written; those of earlier versions are left unread).
 func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Access, string, error) {
 	const op = "redisstore.AccessLog"
 	after, err := decodeToken(op, q.PageToken)
@@ -267,41 +269,77 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 		return nil, "", err
 	}
 	n := pageSize(q.PageSize)
-	suffixes, more, err := s.listIndex(ctx, s.k.accessIndex, accessPrefix(q), after, true, n)
-	if err != nil {
-		return nil, "", classify(op, err)
+	both := q.QRID != "" && q.Principal != ""
+	chunk := n
+	if both {
+		chunk = max(n, 256) // read past other principals' accesses in fewer round trips
+	}
+	var out []store.Access
+	var at []string // the index suffix of each access in out
+	for {
+		suffixes, more, err := s.listIndex(ctx, s.k.accessIndex, accessPrefix(q), after, true, chunk)
+		if err != nil {
+			return nil, "", classify(op, err)
+		}
+		as, err := s.accessRecords(ctx, op, suffixes)
+		if err != nil {
+			return nil, "", err
+		}
+		if !both {
+			next := ""
+			if more {
+				next = encodeToken(suffixes[len(suffixes)-1])
+			}
+			return as, next, nil
+		}
+		for i := range as {
+			if q.Matches(as[i]) {
+				out = append(out, as[i])
+				at = append(at, suffixes[i])
+			}
+		}
+		if len(out) > n {
+			return out[:n], encodeToken(at[n-1]), nil
+		}
+		if !more {
+			return out, "", nil
+		}
+		after = suffixes[len(suffixes)-1]
+	}
+}
+
+// accessRecords reads the accesses that index suffixes ("stamp|bucket|id") name.
+func (s *Store) accessRecords(ctx context.Context, op string, suffixes []string) ([]store.Access, error) {
+	if len(suffixes) == 0 {
+		return nil, nil
 	}
 	pipe := s.c.Pipeline()
 	cmds := make([]*redis.StringCmd, len(suffixes))
 	for i, sfx := range suffixes {
 		parts := strings.Split(sfx, "|") // stamp|bucket|id
 		if len(parts) != 3 {
-			return nil, "", errs.Errorf(errs.Other, op, "access index member %q", sfx)
+			return nil, errs.Errorf(errs.Other, op, "access index member %q", sfx)
 		}
 		b, err := strconv.Atoi(parts[1])
 		if err != nil {
-			return nil, "", errs.Errorf(errs.Other, op, "access index member %q", sfx)
+			return nil, errs.Errorf(errs.Other, op, "access index member %q", sfx)
 		}
 		cmds[i] = pipe.HGet(ctx, s.k.access(b), parts[2])
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, "", classify(op, err)
+		return nil, classify(op, err)
 	}
 	out := make([]store.Access, 0, len(suffixes))
 	for _, c := range cmds {
 		v, err := c.Result()
 		if err != nil {
-			return nil, "", classify(op, err)
+			return nil, classify(op, err)
 		}
 		a, err := decodeAccess([]byte(v))
 		if err != nil {
-			return nil, "", errs.E(errs.Other, op, err)
+			return nil, errs.E(errs.Other, op, err)
 		}
 		out = append(out, a)
 	}
-	next := ""
-	if more {
-		next = encodeToken(suffixes[len(suffixes)-1])
-	}
-	return out, next, nil
+	return out, nil
 }

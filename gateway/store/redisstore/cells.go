@@ -134,16 +134,16 @@ func rejectionPrefix(q store.RejectionQuery) string {
 	return "a|"
 }
 
-// Access index prefixes; the script appends "stamp|bucket|id".
+// Access index prefixes; AppendAccess appends "stamp|bucket|id". Accesses of a QR id by a
+// principal are found in the QR id's entries ("qu|q|u|", written by earlier versions, is no
+// longer).
 func accessPrefixes(a *store.Access) []string {
 	q, u := clean(a.QRID), clean(a.Principal)
-	return []string{"a|", "q|" + q + "|", "u|" + u + "|", "qu|" + q + "|" + u + "|"}
+	return []string{"a|", "q|" + q + "|", "u|" + u + "|"}
 }
 
 func accessPrefix(q store.AccessQuery) string {
 	switch {
-	case q.QRID != "" && q.Principal != "":
-		return "qu|" + clean(q.QRID) + "|" + clean(q.Principal) + "|"
 	case q.QRID != "":
 		return "q|" + clean(q.QRID) + "|"
 	case q.Principal != "":

@@ -92,7 +92,9 @@
 // one flusher goroutine at a time sends whatever is queued in one pipeline and hands every
 // caller its reply, so under load a lookup costs Redis and the gateway a fraction of a
 // system call; each caller still waits under its own context. The access log is written
-// with plain idempotent commands (HSETNX, ZADD), not a script.
+// with plain idempotent commands (HSETNX, ZADD), not a script, and indexes each access
+// three times (all, by QR id, by principal): accesses of a QR id by one principal are read
+// from the QR id's entries (earlier versions also wrote a fourth, "qu|", now unread).
 //
 // Leases keep their holder and expiry (from Options.Now, so tests drive time) in a hash and
 // their fencing token in a key of its own that never expires, in one slot with the
