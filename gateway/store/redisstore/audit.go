@@ -218,10 +218,11 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 }
 
 // AppendAccess records each access in the bucket of its QRID (or of its principal), all in
-// one pipeline: the record under an id drawn at random, then, on the same connection (one
-// slot), its index members, so an index member never names a missing record. Both commands
-// are idempotent, so a client's retry after a lost reply logs the access once. Plain
-// commands cost Redis about half of what a script per access did (BenchmarkAppendAccess).
+// one pipeline: one ZADD of its index members, "<prefix>stamp|bucket|id|<encoded access>",
+// under an id drawn at random, so a client's retry after a lost reply adds the same members
+// and logs the access once. Plain commands cost Redis a fraction of a script per access, and
+// members that carry the access need no record of their own (earlier versions kept it in a
+// hash under the id; AccessLog reads both).
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
 	if len(as) == 0 {
@@ -236,21 +237,20 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 			key = a.Principal
 		}
 		b := bucketOf(key)
-		// The suffix of the index members: time, bucket and a random id, "stamp|bucket|id".
 		buf = appendStamp(buf[:0], a.At)
 		buf = append(buf, '|')
 		buf = append(buf, bucketText(b)...)
 		buf = append(buf, '|')
-		idAt := len(buf)
-		buf = binary.BigEndian.AppendUint64(buf, rand.Uint64())
-		id := hex.EncodeToString(buf[idAt:])
-		suffix := string(append(buf[:idAt], id...))
+		var id [8]byte
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
+		buf = hex.AppendEncode(buf, id[:])
+		buf = append(buf, '|')
+		suffix := string(append(buf, encodeAccess(a)...))
 		args := make([]any, 2, 2+2*3) // the command keeps its arguments until Exec
 		args[0], args[1] = "zadd", s.k.accessIndex(b)
 		for _, p := range accessPrefixes(a) {
 			args = append(args, "0", p+suffix)
 		}
-		pipe.HSetNX(ctx, s.k.access(b), id, encodeAccess(a))
 		pipe.Do(ctx, args...)
 	}
 	_, err := pipe.Exec(ctx)
@@ -308,38 +308,51 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	}
 }
 
-// accessRecords reads the accesses that index suffixes ("stamp|bucket|id") name.
+// accessRecords returns the accesses of index suffixes: "stamp|bucket|id|<encoded access>",
+// or, written by earlier versions, "stamp|bucket|id" naming a record in the bucket's hash.
 func (s *Store) accessRecords(ctx context.Context, op string, suffixes []string) ([]store.Access, error) {
-	if len(suffixes) == 0 {
-		return nil, nil
-	}
-	pipe := s.c.Pipeline()
+	out := make([]store.Access, len(suffixes))
+	var pipe redis.Pipeliner
 	cmds := make([]*redis.StringCmd, len(suffixes))
 	for i, sfx := range suffixes {
-		parts := strings.Split(sfx, "|") // stamp|bucket|id
-		if len(parts) != 3 {
+		parts := strings.SplitN(sfx, "|", 4)
+		if len(parts) < 3 {
 			return nil, errs.Errorf(errs.Other, op, "access index member %q", sfx)
+		}
+		if len(parts) == 4 {
+			a, err := decodeAccess([]byte(parts[3]))
+			if err != nil {
+				return nil, errs.E(errs.Other, op, err)
+			}
+			out[i] = a
+			continue
 		}
 		b, err := strconv.Atoi(parts[1])
 		if err != nil {
 			return nil, errs.Errorf(errs.Other, op, "access index member %q", sfx)
 		}
+		if pipe == nil {
+			pipe = s.c.Pipeline()
+		}
 		cmds[i] = pipe.HGet(ctx, s.k.access(b), parts[2])
+	}
+	if pipe == nil {
+		return out, nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, classify(op, err)
 	}
-	out := make([]store.Access, 0, len(suffixes))
-	for _, c := range cmds {
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
 		v, err := c.Result()
 		if err != nil {
 			return nil, classify(op, err)
 		}
-		a, err := decodeAccess([]byte(v))
-		if err != nil {
+		if out[i], err = decodeAccess([]byte(v)); err != nil {
 			return nil, errs.E(errs.Other, op, err)
 		}
-		out = append(out, a)
 	}
 	return out, nil
 }
