@@ -26,8 +26,9 @@
 //	lt:{bN}:rj          hash: record key → binary rejection
 //	lt:{bN}:rji         sorted set (lexical): rejection index by time, platform, reason
 //	lt:{bN}:ps          hash: passage id → "" (dedupe)
-//	lt:{bN}:acc, acci   access records by a random id, and their index by time, QR id and
-//	                    principal
+//	lt:{bN}:acci        sorted set (lexical): the access log by time, QR id and principal,
+//	                    each member carrying its encoded access (lt:{bN}:acc, a hash of
+//	                    records by a random id, only in data written by earlier versions)
 //	lt:{l:<name>}:lease, :token, :cursor   a pull adapter's lease, fencing token and cursor
 //
 // # Writes
@@ -91,10 +92,10 @@
 // View calls arriving together share pipelines (pipeline.go): a caller queues its GET, and
 // one flusher goroutine at a time sends whatever is queued in one pipeline and hands every
 // caller its reply, so under load a lookup costs Redis and the gateway a fraction of a
-// system call; each caller still waits under its own context. The access log is written
-// with plain idempotent commands (HSETNX, ZADD), not a script, and indexes each access
-// three times (all, by QR id, by principal): accesses of a QR id by one principal are read
-// from the QR id's entries (earlier versions also wrote a fourth, "qu|", now unread).
+// system call; each caller still waits under its own context. The access log is one plain,
+// idempotent ZADD per access, not a script: three members (all, by QR id, by principal),
+// each carrying the access; accesses of a QR id by one principal are read from the QR id's
+// members (earlier versions also wrote a fourth, "qu|", now unread).
 //
 // Leases keep their holder and expiry (from Options.Now, so tests drive time) in a hash and
 // their fencing token in a key of its own that never expires, in one slot with the
