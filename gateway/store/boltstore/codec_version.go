@@ -141,6 +141,22 @@ func decodeVersion(b []byte, v *version) error {
 	return nil
 }
 
+// versionQRID reads only the identity of an encoded version.
+func versionQRID(b []byte) (string, error) {
+	if len(b) > 0 && b[0] == versionFormat1 {
+		n, w := binary.Uvarint(b[1:])
+		if w <= 0 || n > uint64(len(b)-1-w) {
+			return "", errCorrupt
+		}
+		return string(b[1+w : 1+w+int(n)]), nil
+	}
+	var v version
+	if err := decodeVersion(b, &v); err != nil {
+		return "", err
+	}
+	return v.QRID, nil
+}
+
 func appendStrings(b []byte, ss ...string) []byte {
 	for _, s := range ss {
 		b = appendString(b, s)

@@ -76,6 +76,9 @@ func TestVersionCodecRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.v) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, tt.v)
 			}
+			if q, err := versionQRID(encodeVersion(tt.v)); err != nil || q != tt.v.QRID {
+				t.Errorf("versionQRID = %q, %v; want %q", q, err, tt.v.QRID)
+			}
 		})
 	}
 	// Versions written as JSON by the first version of this store are still read.
@@ -83,6 +86,12 @@ func TestVersionCodecRoundTrip(t *testing.T) {
 	var got version
 	if err := decodeVersion(js, &got); err != nil || got.QRID != "q1" || !reflect.DeepEqual(got.Declaration, d) {
 		t.Errorf("JSON version: %v, %+v", err, got)
+	}
+	if q, err := versionQRID(js); err != nil || q != "q1" {
+		t.Errorf("versionQRID of JSON = %q, %v; want q1", q, err)
+	}
+	if _, err := versionQRID([]byte{versionFormat1, 200}); err == nil {
+		t.Error("versionQRID of a truncated version: no error")
 	}
 }
 

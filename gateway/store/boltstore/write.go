@@ -36,13 +36,18 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	if err := ctx.Err(); err != nil {
 		return nil, errs.E(errs.Transient, op, err)
 	}
+	// What no stored data decides is made here, outside the single writer.
+	preps := make([]prepared, len(items))
+	for i, it := range items {
+		preps[i] = prepare(it)
+	}
 	var results []store.Result
 	fn := func(tx *bolt.Tx) error {
 		// fn runs again (alone) when a coalesced batch fails: start afresh.
 		w := newWriteTx(tx)
 		results = make([]store.Result, len(items))
 		for i, it := range items {
-			r, err := w.item(it)
+			r, err := w.item(it, &preps[i])
 			if err != nil {
 				return errs.Errorf(errs.KindOf(err), op, "items[%d]: %w", i, err)
 			}
@@ -94,20 +99,47 @@ func newWriteTx(tx *bolt.Tx) *writeTx {
 	return w
 }
 
-func (w *writeTx) item(it store.Item) (store.Result, error) {
-	rec := recordKey(it.Key())
-	if old := w.versions.Get(rec); old != nil {
-		var v version
-		if err := decodeVersion(old, &v); err != nil {
-			return store.Result{}, err
+// prepared is what an item's writes need that no stored data decides: its keys, its
+// encoded version (for its own QR id; remade when that is an alias) and its counter cells.
+type prepared struct {
+	rec              []byte
+	version, history []byte // accepted only
+	subject, timed   []byte // accepted only; subject nil without a subject id
+	cells            []string
+	counts           []int64 // cells[i]'s increment
+}
+
+func prepare(it store.Item) prepared {
+	p := prepared{rec: recordKey(it.Key())}
+	for _, c := range store.CountsOf(it) {
+		p.cells = append(p.cells, store.CellKey(c))
+		p.counts = append(p.counts, c.N)
+	}
+	if a := it.Accepted; a != nil {
+		d := &a.Declaration
+		p.version = encodeVersion(version{QRID: a.QRID, Verified: a.Verified, Declaration: *d})
+		p.history = historyKey(a.QRID, d, p.rec)
+		if d.Source.SubjectID != "" {
+			p.subject = subjectKey(d, p.rec)
 		}
+		p.timed = timedKey(d.DeclaredAt, p.rec)
+	}
+	return p
+}
+
+func (w *writeTx) item(it store.Item, p *prepared) (store.Result, error) {
+	if old := w.versions.Get(p.rec); old != nil {
 		if it.Rejected != nil {
 			return store.Result{Outcome: store.OutcomeDuplicate}, nil
 		}
-		return store.Result{Outcome: store.OutcomeDuplicate, QRID: w.resolve(v.QRID)}, nil
+		qrid, err := versionQRID(old)
+		if err != nil {
+			return store.Result{}, err
+		}
+		return store.Result{Outcome: store.OutcomeDuplicate, QRID: w.resolve(qrid)}, nil
 	}
 	if it.Rejected != nil {
-		return w.reject(rec, it)
+		return w.reject(p, it)
 	}
 	a := *it.Accepted
 	target := w.resolve(a.QRID)
@@ -116,19 +148,25 @@ func (w *writeTx) item(it store.Item) (store.Result, error) {
 			return store.Result{}, err
 		}
 	}
-	a.QRID = target
-	if err := w.putVersion(rec, version{QRID: target, Verified: a.Verified, Declaration: a.Declaration}); err != nil {
+	ver, hist := p.version, p.history
+	if target != a.QRID {
+		ver = encodeVersion(version{QRID: target, Verified: a.Verified, Declaration: a.Declaration})
+		hist = historyKey(target, &a.Declaration, p.rec)
+	}
+	if err := w.putVersion(p, ver, hist); err != nil {
 		return store.Result{}, err
 	}
+	a.QRID = target
 	if err := w.apply(a); err != nil {
 		return store.Result{}, err
 	}
-	w.count(it)
+	w.count(p)
 	return store.Result{Outcome: store.OutcomeAccepted, QRID: target}, nil
 }
 
 // reject files a rejection once; a record already stored as accepted was caught above.
-func (w *writeTx) reject(rec []byte, it store.Item) (store.Result, error) {
+func (w *writeTx) reject(p *prepared, it store.Item) (store.Result, error) {
+	rec := p.rec
 	if w.rejections.Get(rec) != nil {
 		return store.Result{Outcome: store.OutcomeDuplicate}, nil
 	}
@@ -142,14 +180,14 @@ func (w *writeTx) reject(rec []byte, it store.Item) (store.Result, error) {
 	if err := w.rejectionsByTime.Put(timedKey(store.RejectedAt(it.Rejected.Declaration), rec), nil); err != nil {
 		return store.Result{}, err
 	}
-	w.count(it)
+	w.count(p)
 	return store.Result{Outcome: store.OutcomeRejected}, nil
 }
 
 // count adds the item's counts to the transaction's, which flush stores.
-func (w *writeTx) count(it store.Item) {
-	for _, c := range store.CountsOf(it) {
-		w.counts[store.CellKey(c)] += c.N
+func (w *writeTx) count(p *prepared) {
+	for i, k := range p.cells {
+		w.counts[k] += p.counts[i]
 	}
 }
 
@@ -173,20 +211,20 @@ func (w *writeTx) resolve(qrid string) string {
 	return qrid
 }
 
-func (w *writeTx) putVersion(rec []byte, v version) error {
-	if err := w.versions.Put(rec, encodeVersion(v)); err != nil {
+// putVersion stores an accepted item's version (ver, encoded) and its index entries.
+func (w *writeTx) putVersion(p *prepared, ver, history []byte) error {
+	if err := w.versions.Put(p.rec, ver); err != nil {
 		return err
 	}
-	d := v.Declaration
-	if err := w.ids.Put(historyKey(v.QRID, &d, rec), rec); err != nil {
+	if err := w.ids.Put(history, p.rec); err != nil {
 		return err
 	}
-	if d.Source.SubjectID != "" {
-		if err := w.bySubject.Put(subjectKey(&d, rec), nil); err != nil {
+	if p.subject != nil {
+		if err := w.bySubject.Put(p.subject, nil); err != nil {
 			return err
 		}
 	}
-	return w.versionsByTime.Put(timedKey(d.DeclaredAt, rec), nil)
+	return w.versionsByTime.Put(p.timed, nil)
 }
 
 // absorb makes the weak identity an alias of target (an identity, not an alias). A weak id
