@@ -153,7 +153,7 @@ func (s *Store) Rejections(ctx context.Context, q store.RejectionQuery) ([]store
 		if err != nil {
 			return nil, "", classify(op, err)
 		}
-		r, err := decodeRejected([]byte(v))
+		r, err := decodeRejected(v)
 		if err != nil {
 			return nil, "", errs.E(errs.Other, op, err)
 		}
@@ -320,7 +320,7 @@ func (s *Store) accessRecords(ctx context.Context, op string, suffixes []string)
 			return nil, errs.Errorf(errs.Other, op, "access index member %q", sfx)
 		}
 		if len(parts) == 4 {
-			a, err := decodeAccess([]byte(parts[3]))
+			a, err := decodeAccess(parts[3])
 			if err != nil {
 				return nil, errs.E(errs.Other, op, err)
 			}
@@ -350,7 +350,7 @@ func (s *Store) accessRecords(ctx context.Context, op string, suffixes []string)
 		if err != nil {
 			return nil, classify(op, err)
 		}
-		if out[i], err = decodeAccess([]byte(v)); err != nil {
+		if out[i], err = decodeAccess(v); err != nil {
 			return nil, errs.E(errs.Other, op, err)
 		}
 	}

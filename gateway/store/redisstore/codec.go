@@ -70,19 +70,43 @@ func boolByte(v bool) byte {
 	return 0
 }
 
+// dec reads fields from b. It reads from a string, so the strings it returns share the
+// stored value's memory instead of each being a copy.
 type dec struct {
-	b       []byte
+	b       string
 	err     error
 	compact *table
 }
 
-func (d *dec) fail() { d.err = errCorrupt; d.b = nil }
+func (d *dec) fail() { d.err = errCorrupt; d.b = "" }
+
+// uvarint reads an unsigned varint from the front of b, as binary.Uvarint does: n is the
+// bytes read, 0 when b ends first, negative on overflow.
+func uvarint(b string) (uint64, int) {
+	var x uint64
+	var s uint
+	for i := 0; i < len(b) && i < binary.MaxVarintLen64; i++ {
+		c := b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1)
+			}
+			return x | uint64(c)<<s, i + 1
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	if len(b) > binary.MaxVarintLen64 {
+		return 0, -(binary.MaxVarintLen64 + 1)
+	}
+	return 0, 0
+}
 
 func (d *dec) u() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
+	v, n := uvarint(d.b)
 	if n <= 0 {
 		d.fail()
 		return 0
@@ -95,12 +119,16 @@ func (d *dec) i() int64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.b)
+	ux, n := uvarint(d.b)
 	if n <= 0 {
 		d.fail()
 		return 0
 	}
 	d.b = d.b[n:]
+	v := int64(ux >> 1)
+	if ux&1 != 0 {
+		v = ^v
+	}
 	return v
 }
 
@@ -117,7 +145,7 @@ func (d *dec) literal(l uint64) string {
 		d.fail()
 		return ""
 	}
-	v := string(d.b[:l])
+	v := d.b[:l]
 	d.b = d.b[l:]
 	return v
 }
@@ -301,7 +329,7 @@ func encodeDeclaration(x *canonical.Declaration) []byte {
 	return e.b
 }
 
-func decodeDeclaration(b []byte) (canonical.Declaration, error) {
+func decodeDeclaration(b string) (canonical.Declaration, error) {
 	d := dec{b: b}
 	d.byte1(fmtDeclaration)
 	x := readDeclaration(&d)
@@ -358,7 +386,7 @@ func viewFields(e *enc, v *store.View) {
 	}
 }
 
-func decodeViewBody(b []byte, rev uint64) (store.View, error) {
+func decodeViewBody(b string, rev uint64) (store.View, error) {
 	d := dec{b: b}
 	d.byte1(fmtView)
 	var v store.View
@@ -407,7 +435,7 @@ func encodeRejected(r *store.Rejected) []byte {
 	return e.b
 }
 
-func decodeRejected(b []byte) (store.Rejected, error) {
+func decodeRejected(b string) (store.Rejected, error) {
 	d := dec{b: b}
 	d.byte1(fmtRejected)
 	var r store.Rejected
@@ -428,7 +456,7 @@ func encodeAccess(a *store.Access) []byte {
 	return e.b
 }
 
-func decodeAccess(b []byte) (store.Access, error) {
+func decodeAccess(b string) (store.Access, error) {
 	d := dec{b: b}
 	d.byte1(fmtAccess)
 	a := store.Access{At: d.t(), Principal: d.s(), Role: d.s(), Action: d.s(), QRID: d.s(), Reason: d.s()}

@@ -55,7 +55,7 @@ type table struct {
 func (t *table) remember(s string) {
 	if len(s) >= 2 && len(t.strs) < maxTable {
 		if t.strs == nil {
-			t.strs = make([]string, 0, 64)
+			t.strs = make([]string, 0, 16)
 		}
 		t.strs = append(t.strs, s)
 	}
@@ -242,16 +242,17 @@ func uuidBytes(s string) (id [16]byte, ok bool) {
 	return id, err == nil
 }
 
-func uuidText(b []byte) string {
+func uuidText(b string) string {
 	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
+	j := 0
+	for i := 0; i < 16; i++ {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		const digits = "0123456789abcdef"
+		out[j], out[j+1] = digits[b[i]>>4], digits[b[i]&0x0f]
+		j += 2
+	}
 	return string(out[:])
 }

@@ -191,7 +191,7 @@ func (s *Store) purgeRejection(ctx context.Context, suffix string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	r, err := decodeRejected([]byte(v))
+	r, err := decodeRejected(v)
 	if err != nil {
 		return 0, err
 	}

@@ -193,7 +193,7 @@ func parseStored(val, qrid string) (stored, error) {
 	var err error
 	switch body := val[nl+1:]; {
 	case len(body) > 0 && (body[0] == fmtIdentity || body[0] == fmtViewCompact):
-		d := dec{b: []byte(body[1:]), compact: &table{}}
+		d := dec{b: body[1:], compact: &table{}}
 		st.view = readView(&d, qrid, rev)
 		if body[0] == fmtIdentity {
 			st.withVersions, err = body, d.err
@@ -205,7 +205,7 @@ func parseStored(val, qrid string) (stored, error) {
 		if raw, err = inflate([]byte(body), maxViewBytes); err != nil {
 			return stored{}, err
 		}
-		st.view, err = decodeViewBody(raw, rev)
+		st.view, err = decodeViewBody(string(raw), rev)
 	}
 	if err != nil {
 		return stored{}, err
@@ -215,7 +215,7 @@ func parseStored(val, qrid string) (stored, error) {
 
 // embeddedVersions decodes the versions that follow the view in st.withVersions.
 func embeddedVersions(st stored, qrid string) ([]canonical.Declaration, error) {
-	d := dec{b: []byte(st.withVersions[1:]), compact: &table{}}
+	d := dec{b: st.withVersions[1:], compact: &table{}}
 	readView(&d, qrid, st.rev)
 	n := d.u()
 	if d.err != nil || n > uint64(len(d.b)) {

@@ -49,7 +49,7 @@ func decodeVersions(val string) ([]canonical.Declaration, error) {
 		return nil, nil
 	}
 	if val[0] == fmtVersionsCompact {
-		d := dec{b: []byte(val[1:]), compact: &table{}}
+		d := dec{b: val[1:], compact: &table{}}
 		n := d.u()
 		if d.err != nil || n > uint64(len(d.b)) {
 			return nil, errCorrupt
@@ -71,7 +71,7 @@ func decodeVersions(val string) ([]canonical.Declaration, error) {
 		if k <= 0 || n > uint64(len(raw)-k) {
 			return nil, errCorrupt
 		}
-		d, err := decodeDeclaration(raw[k : k+int(n)])
+		d, err := decodeDeclaration(string(raw[k : k+int(n)]))
 		if err != nil {
 			return nil, err
 		}
