@@ -90,8 +90,8 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeRejected(string(b))
 		_, _ = decodeAccess(string(b))
 		_, _ = decodeViewBody(string(b), 1)
-		if st, err := parseStored(string(b), "q1"); err == nil && st.withVersions != "" {
-			_, _ = embeddedVersions(st, "q1")
+		if st, err := parseStored(string(b), "q1"); err == nil && st.withVersions {
+			_, _ = embeddedVersions(st)
 		}
 		_, _ = decodeVersions(string(b))
 	})
@@ -157,7 +157,7 @@ func TestLegacyValuesAreRead(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(st.view, v) {
 		t.Errorf("view with versions = %+v, %v", st.view, err)
 	}
-	if got, err := embeddedVersions(st, "q1"); err != nil || !reflect.DeepEqual(got, decls) {
+	if got, err := embeddedVersions(st); err != nil || !reflect.DeepEqual(got, decls) {
 		t.Errorf("versions with the view = %+v, %v", got, err)
 	}
 	t.Logf("view and two versions %d bytes (legacy %d + %d)", len(viewValue(&v, 3, "q1", decls[1:3])), len(legacyView(&v, 3)), len(legacyVersions(decls[1:3])))

@@ -96,7 +96,7 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			// No identity of its own (any more): its index entry is stale.
 			return 0, s.c.ZRem(ctx, s.k.oldest(bucketOf(q)), q).Err()
 		}
-		all, err := versionsOf(st, q, dc)
+		all, err := versionsOf(st, dc)
 		if err != nil {
 			return 0, err
 		}

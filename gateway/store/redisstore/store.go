@@ -117,9 +117,11 @@ type stored struct {
 	rev    uint64
 	gen    uint64 // counts writes of the identity's versions
 	view   store.View
-	// withVersions is the compact value holding the view and then the versions, when the
-	// versions are in the view's key (see viewValue); "" when they are in the versions key.
-	withVersions string
+	// withVersions is set when the versions follow the view in the view's key (see
+	// viewValue): rest is the compact value after the view, tab the value's table there.
+	withVersions bool
+	rest         string
+	tab          table
 }
 
 // token is the compare-and-set token of a stored view: "<revision>.<generation>", or "0" when
@@ -196,7 +198,8 @@ func parseStored(val, qrid string) (stored, error) {
 		d := dec{b: body[1:], compact: &table{}}
 		st.view = readView(&d, qrid, rev)
 		if body[0] == fmtIdentity {
-			st.withVersions, err = body, d.err
+			st.withVersions, st.rest, st.tab, err = true, d.b, *d.compact, d.err
+			st.tab.strs = slices.Clip(st.tab.strs) // decoding the versions appends to a copy
 		} else {
 			err = d.done()
 		}
@@ -213,10 +216,10 @@ func parseStored(val, qrid string) (stored, error) {
 	return st, nil
 }
 
-// embeddedVersions decodes the versions that follow the view in st.withVersions.
-func embeddedVersions(st stored, qrid string) ([]canonical.Declaration, error) {
-	d := dec{b: st.withVersions[1:], compact: &table{}}
-	readView(&d, qrid, st.rev)
+// embeddedVersions decodes the versions that follow the view in the view's key.
+func embeddedVersions(st stored) ([]canonical.Declaration, error) {
+	tab := st.tab
+	d := dec{b: st.rest, compact: &tab}
 	n := d.u()
 	if d.err != nil || n > uint64(len(d.b)) {
 		return nil, errCorrupt
@@ -234,8 +237,8 @@ func embeddedVersions(st stored, qrid string) ([]canonical.Declaration, error) {
 // versions returns the stored versions of identity q whose view is st: in the view's key, or
 // (written by earlier versions) in the versions key.
 func (s *Store) versions(ctx context.Context, q string, st stored) ([]canonical.Declaration, error) {
-	if st.withVersions != "" {
-		return embeddedVersions(st, q)
+	if st.withVersions {
+		return embeddedVersions(st)
 	}
 	val, err := s.get(ctx, s.k.decl(q))
 	if err != nil && !errors.Is(err, redis.Nil) {

@@ -294,7 +294,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		if g.cur, err = fromCmd(views[k], g.qrid); err != nil {
 			return err
 		}
-		if g.versions, err = versionsOf(g.cur, g.qrid, vers[k]); err != nil {
+		if g.versions, err = versionsOf(g.cur, vers[k]); err != nil {
 			return err
 		}
 		g.aliased = map[string]stored{}
@@ -309,8 +309,8 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 			}
 			g.aliased[a] = st
 			switch {
-			case st.withVersions != "":
-				if g.absorb[a], err = embeddedVersions(st, a); err != nil {
+			case st.withVersions:
+				if g.absorb[a], err = embeddedVersions(st); err != nil {
 					return err
 				}
 			case st.exists && st.alias == "":
@@ -325,7 +325,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		return err
 	}
 	for _, r := range reads {
-		ds, err := versionsOf(stored{}, r.a, r.cmd)
+		ds, err := versionsOf(stored{}, r.cmd)
 		if err != nil {
 			return err
 		}
@@ -334,11 +334,11 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	return nil
 }
 
-// versionsOf returns the versions of identity q whose view is st: in the view's key, or
+// versionsOf returns the versions of the identity whose view is st: in the view's key, or
 // (written by earlier versions) in the versions key, whose GET is cmd.
-func versionsOf(st stored, q string, cmd *redis.StringCmd) ([]canonical.Declaration, error) {
-	if st.withVersions != "" {
-		return embeddedVersions(st, q)
+func versionsOf(st stored, cmd *redis.StringCmd) ([]canonical.Declaration, error) {
+	if st.withVersions {
+		return embeddedVersions(st)
 	}
 	val, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
