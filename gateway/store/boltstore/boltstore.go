@@ -16,8 +16,8 @@
 //
 // Layout 1 kept views, histories (byIdentity) and aliases (aliasOf) in three buckets, so a
 // declaration dirtied three pages where layout 2 dirties one. A layout 1 file is migrated
-// when it is opened, in one transaction (a file of a million identities needs about a
-// gigabyte of memory for it, once); testdata/layout1.db is such a file.
+// when it is opened (layout.go: in transactions of 100,000 entries, resumed if interrupted);
+// testdata/layout1.db is such a file.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
 // to the strong identity and re-applied to the strong view inside the same transaction, its
@@ -102,14 +102,17 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, errs.Errorf(errs.Other, op, "open %s: %w", path, err)
 	}
+	layout1 := false
+	if err = db.View(func(tx *bolt.Tx) error { layout1 = isLayout1(tx); return nil }); err == nil && layout1 {
+		err = migrateLayout1(db)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, errs.Errorf(errs.Other, op, "move %s to layout 2: %w", path, err)
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		// A file written before the bySubject index existed gets it built from its versions.
 		backfill := tx.Bucket(bucketVersions) != nil && tx.Bucket(bucketBySubject) == nil
-		if tx.Bucket(layout1Views) != nil {
-			if err := migrateLayout1(tx); err != nil {
-				return err
-			}
-		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

@@ -159,3 +159,42 @@ func TestLayout1FileIsMigrated(t *testing.T) {
 		}
 	}
 }
+
+// TestLayout1MigrationResumes interrupts a migration after two small transactions: the next
+// Open finishes it, and the file answers as before.
+func TestLayout1MigrationResumes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "layout1.db")
+	if err := copyFile(path, filepath.Join("testdata", "layout1.db")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "layout1.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := db.Update(func(tx *bolt.Tx) error {
+			done, err := migrateSome(tx, 37)
+			if done {
+				t.Error("37 entries moved the whole fixture: make the chunk smaller")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := marshalAnswers(t, answersOf(t, s, layoutItems(t))); !equalJSON(t, got, want) {
+		t.Error("the file whose migration was interrupted answers differently from testdata/layout1.golden.json")
+	}
+}
