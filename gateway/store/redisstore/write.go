@@ -269,11 +269,9 @@ type aliasClaim struct {
 func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	pipe := s.c.Pipeline()
 	views := make([]*redis.StringCmd, len(groups))
-	vers := make([]*redis.StringCmd, len(groups))
 	aliases := make([][]*redis.StringCmd, len(groups))
 	for k, g := range groups {
 		views[k] = pipe.Get(ctx, s.k.view(g.qrid))
-		vers[k] = pipe.Get(ctx, s.k.decl(g.qrid))
 		aliases[k] = aliases[k][:0]
 		for _, a := range g.aliases {
 			aliases[k] = append(aliases[k], pipe.Get(ctx, s.k.view(a)))
@@ -282,20 +280,29 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
+	// Versions in a versions key of their own (written by earlier versions) are read in a
+	// second pipeline, with those of aliases to absorb; a change in between fails the
+	// compare-and-set, since the token changes with every write of the versions.
 	pipe = s.c.Pipeline()
-	type absorbRead struct {
+	type versionsRead struct {
 		g   *group
-		a   string
+		a   string // the alias whose versions these are; "" for the group's own
 		cmd *redis.StringCmd
 	}
-	var reads []absorbRead
+	var reads []versionsRead
 	for k, g := range groups {
 		var err error
 		if g.cur, err = fromCmd(views[k], g.qrid); err != nil {
 			return err
 		}
-		if g.versions, err = versionsOf(g.cur, vers[k]); err != nil {
-			return err
+		g.versions = nil
+		switch {
+		case g.cur.withVersions:
+			if g.versions, err = embeddedVersions(g.cur); err != nil {
+				return err
+			}
+		case g.cur.exists && g.cur.alias == "":
+			reads = append(reads, versionsRead{g: g, cmd: pipe.Get(ctx, s.k.decl(g.qrid))})
 		}
 		g.aliased = map[string]stored{}
 		g.absorb = map[string][]canonical.Declaration{}
@@ -314,7 +321,7 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 					return err
 				}
 			case st.exists && st.alias == "":
-				reads = append(reads, absorbRead{g: g, a: a, cmd: pipe.Get(ctx, s.k.decl(a))})
+				reads = append(reads, versionsRead{g: g, a: a, cmd: pipe.Get(ctx, s.k.decl(a))})
 			}
 		}
 	}
@@ -329,7 +336,11 @@ func (s *Store) readGroups(ctx context.Context, groups []*group) error {
 		if err != nil {
 			return err
 		}
-		r.g.absorb[r.a] = ds
+		if r.a == "" {
+			r.g.versions = ds
+		} else {
+			r.g.absorb[r.a] = ds
+		}
 	}
 	return nil
 }
