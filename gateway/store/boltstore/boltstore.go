@@ -17,7 +17,9 @@
 // Layout 1 kept views, histories (byIdentity) and aliases (aliasOf) in three buckets, so a
 // declaration dirtied three pages where layout 2 dirties one. A layout 1 file is migrated
 // when it is opened (layout.go: in transactions of 100,000 entries, resumed if interrupted);
-// testdata/layout1.db is such a file.
+// testdata/layout1.db is such a file. There is no way back: a gateway built before layout 2
+// would see no identity in a layout 2 file, so keep a copy of the file before upgrading if
+// a downgrade may be needed.
 //
 // A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
 // to the strong identity and re-applied to the strong view inside the same transaction, its
