@@ -3,7 +3,6 @@ package qr
 import (
 	"crypto/ed25519"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,15 +32,7 @@ func NewVerifyCache(size int) *VerifyCache {
 
 // Parse is the package's Parse with signed QRs verified through the cache.
 func (c *VerifyCache) Parse(s string, keys KeySet, now time.Time) (Scan, error) {
-	p, err := prepare("qr.Parse", s)
-	if err != nil || !strings.HasPrefix(p, SignedPrefix) {
-		return Parse(s, keys, now)
-	}
-	t, err := c.Verify(p, keys, now)
-	if err != nil {
-		return Scan{}, err
-	}
-	return Scan{Form: FormSigned, QRID: t.QRID, Token: t}, nil
+	return parse(s, keys, now, c.Verify)
 }
 
 // Verify is the package's Verify, remembering the QRs that verify.

@@ -65,6 +65,11 @@ const MaxLen = 2048
 // kind errs.Invalid and wrap ErrMalformed or one of the signature errors; they say what is
 // wrong for a checkpoint operator and never repeat the person's data.
 func Parse(s string, keys KeySet, now time.Time) (Scan, error) {
+	return parse(s, keys, now, Verify)
+}
+
+// parse is Parse with the verification of signed QRs given (Verify, or a VerifyCache's).
+func parse(s string, keys KeySet, now time.Time, verify func(string, KeySet, time.Time) (Token, error)) (Scan, error) {
 	const op = "qr.Parse"
 	s, err := prepare(op, s)
 	if err != nil {
@@ -72,7 +77,7 @@ func Parse(s string, keys KeySet, now time.Time) (Scan, error) {
 	}
 	switch {
 	case strings.HasPrefix(s, SignedPrefix):
-		t, err := Verify(s, keys, now)
+		t, err := verify(s, keys, now)
 		if err != nil {
 			return Scan{}, err
 		}
