@@ -26,6 +26,16 @@ func TestLookupDurationMetric(t *testing.T) {
 	if _, err := h.client(tokCheckpoint).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: "garbage"}); err == nil {
 		t.Fatal("garbage looked up")
 	}
+	got := observations(t, reader, "lienthong.checkpoint.lookup.duration", func(a attribute.Set) string {
+		v, _ := a.Value("status")
+		return v.AsString()
+	})
+	wantObservations(t, "lookup", got, map[string]uint64{"STATUS_CLEAR": 2, "STATUS_NONE": 1, "error": 1})
+}
+
+// observations collects reader's histogram name and counts its observations by key(attributes).
+func observations(t *testing.T, reader sdkmetric.Reader, name string, key func(attribute.Set) string) map[string]uint64 {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -33,22 +43,26 @@ func TestLookupDurationMetric(t *testing.T) {
 	got := map[string]uint64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name != "lienthong.checkpoint.lookup.duration" {
+			if m.Name != name {
 				continue
 			}
 			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
-				v, _ := dp.Attributes.Value(attribute.Key("status"))
-				got[v.AsString()] += dp.Count
+				got[key(dp.Attributes)] += dp.Count
 			}
 		}
 	}
-	want := map[string]uint64{"STATUS_CLEAR": 2, "STATUS_NONE": 1, "error": 1}
+	return got
+}
+
+// wantObservations fails unless got holds exactly want.
+func wantObservations(t *testing.T, what string, got, want map[string]uint64) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("lookup observations %v, want %v", got, want)
+		t.Fatalf("%s observations %v, want %v", what, got, want)
 	}
 	for k, n := range want {
 		if got[k] != n {
-			t.Errorf("lookup observations %v, want %v", got, want)
+			t.Errorf("%s observations %v, want %v", what, got, want)
 		}
 	}
 }
@@ -68,31 +82,11 @@ func TestCallDurationMetric(t *testing.T) {
 	if _, err := h.client(tokTokhaiyte).checkpoint.Lookup(ctx(t), &lienthongv1.LookupRequest{Qr: chipCardQR(an)}); err == nil {
 		t.Fatal("a partner looked up a person")
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]uint64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != "rpc.server.call.duration" {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
-				method, _ := dp.Attributes.Value("rpc.method")
-				code, _ := dp.Attributes.Value("rpc.grpc.status_code")
-				got[method.AsString()+" "+code.AsString()] += dp.Count
-			}
-		}
-	}
+	got := observations(t, reader, "rpc.server.call.duration", func(a attribute.Set) string {
+		method, _ := a.Value("rpc.method")
+		code, _ := a.Value("rpc.grpc.status_code")
+		return method.AsString() + " " + code.AsString()
+	})
 	const lookupMethod = "/lienthong.v1.CheckpointService/Lookup"
-	want := map[string]uint64{lookupMethod + " OK": 2, lookupMethod + " InvalidArgument": 1, lookupMethod + " PermissionDenied": 1}
-	if len(got) != len(want) {
-		t.Fatalf("call observations %v, want %v", got, want)
-	}
-	for k, n := range want {
-		if got[k] != n {
-			t.Errorf("call observations %v, want %v", got, want)
-		}
-	}
+	wantObservations(t, "call", got, map[string]uint64{lookupMethod + " OK": 2, lookupMethod + " InvalidArgument": 1, lookupMethod + " PermissionDenied": 1})
 }
