@@ -54,13 +54,13 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 	resp.QrId = qrids[0]
 	v, err := s.find(ctx, qrids)
 	if errs.Is(err, errs.NotFound) {
-		s.recordAccess(ctx, qrids[0]) // a lookup of someone unknown is a lookup too
+		s.recordAccess(ctx, now, qrids[0]) // a lookup of someone unknown is a lookup too
 		return resp, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.recordAccess(ctx, v.QRID)
+	s.recordAccess(ctx, now, v.QRID)
 	resp.QrId = v.QRID
 	resp.Status = statusToPB(store.StatusOf(v, now, s.d.Validity))
 	resp.Person = personToPB(v.Person)
@@ -135,12 +135,12 @@ func (s *checkpointService) resolve(raw string, now time.Time) ([]string, lienth
 	return qrids, form, nil
 }
 
-func (s *checkpointService) recordAccess(ctx context.Context, qrid string) {
+func (s *checkpointService) recordAccess(ctx context.Context, at time.Time, qrid string) {
 	if s.d.Access == nil {
 		return
 	}
 	p, _ := auth.FromContext(ctx)
-	s.d.Access.Record(store.Access{At: s.d.Now().UTC(), Principal: p.ID, Role: string(p.Role), Action: "lookup", QRID: qrid})
+	s.d.Access.Record(store.Access{At: at.UTC(), Principal: p.ID, Role: string(p.Role), Action: "lookup", QRID: qrid})
 }
 
 func (s *checkpointService) RecordPassage(ctx context.Context, req *lienthongv1.RecordPassageRequest) (*lienthongv1.RecordPassageResponse, error) {

@@ -98,8 +98,8 @@ func (g *Guard) admit(ctx context.Context, method string) (context.Context, erro
 	if g.policy.Public[method] {
 		return ctx, nil
 	}
-	p, ok := g.authenticate(ctx)
-	if !ok {
+	p := g.authenticate(ctx)
+	if p == nil {
 		return ctx, errs.Errorf(errs.Unauthenticated, op, "a valid bearer token or client certificate is required")
 	}
 	if !g.allowed(method, p.Role) {
@@ -115,7 +115,7 @@ func (g *Guard) admit(ctx context.Context, method string) (context.Context, erro
 			return ctx, errs.E(errs.Exhausted, op, &rpcstatus.RetryAfter{After: delay, Err: fmt.Errorf("rate limit of principal %s exceeded", p.ID)})
 		}
 	}
-	return WithPrincipal(ctx, p), nil
+	return withPrincipal(ctx, p), nil
 }
 
 func (g *Guard) allowed(method string, role Role) bool {
@@ -128,24 +128,24 @@ func (g *Guard) allowed(method string, role Role) bool {
 }
 
 // authenticate reads the bearer token from the metadata, or the verified client certificate.
-func (g *Guard) authenticate(ctx context.Context) (Principal, bool) {
+func (g *Guard) authenticate(ctx context.Context) *Principal {
 	// ValueFromIncomingContext reads the one key without copying the whole metadata.
 	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
 		// The scheme is case-insensitive (RFC 9110 §11.1).
 		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			return g.authn.ByToken(strings.TrimSpace(v[7:]))
+			return g.authn.byToken(strings.TrimSpace(v[7:]))
 		}
 	}
 	if pr, ok := peer.FromContext(ctx); ok {
 		if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
 			leaf := ti.State.VerifiedChains[0][0]
-			return g.authn.ByCertificate(leaf.Subject.CommonName)
+			return g.authn.byCN[leaf.Subject.CommonName]
 		}
 	}
-	return Principal{}, false
+	return nil
 }
 
-func (g *Guard) limiter(p Principal) *rate.Limiter {
+func (g *Guard) limiter(p *Principal) *rate.Limiter {
 	l, ok := g.limits[p.Role]
 	if !ok || l.Rate <= 0 {
 		return nil

@@ -84,14 +84,14 @@ type hashed struct {
 
 // Authenticator maps credentials to principals.
 type Authenticator struct {
-	byHash map[[32]byte]hashed
-	byCN   map[string]Principal
+	byHash map[[32]byte]*hashed
+	byCN   map[string]*Principal
 }
 
 // NewAuthenticator validates the credentials and indexes them.
 func NewAuthenticator(creds []Credential) (*Authenticator, error) {
 	const op = "auth.NewAuthenticator"
-	a := &Authenticator{byHash: map[[32]byte]hashed{}, byCN: map[string]Principal{}}
+	a := &Authenticator{byHash: map[[32]byte]*hashed{}, byCN: map[string]*Principal{}}
 	for i, c := range creds {
 		if err := c.Principal.Validate(); err != nil {
 			return nil, errs.E(errs.Invalid, op, fmt.Errorf("credential %d: %w", i, err))
@@ -106,10 +106,11 @@ func NewAuthenticator(creds []Credential) (*Authenticator, error) {
 			}
 			var h [32]byte
 			copy(h[:], raw)
-			a.byHash[h] = hashed{Principal: c.Principal, sum: h}
+			a.byHash[h] = &hashed{Principal: c.Principal, sum: h}
 		}
 		if c.CertCN != "" {
-			a.byCN[c.CertCN] = c.Principal
+			p := c.Principal
+			a.byCN[c.CertCN] = &p
 		}
 	}
 	return a, nil
@@ -119,32 +120,49 @@ func NewAuthenticator(creds []Credential) (*Authenticator, error) {
 // timing of a lookup by hash tells an attacker nothing about any configured token), and the
 // configured hash is then compared in constant time.
 func (a *Authenticator) ByToken(token string) (Principal, bool) {
-	if token == "" {
-		return Principal{}, false
-	}
-	sum := sha256.Sum256([]byte(token))
-	h, ok := a.byHash[sum]
-	if !ok || subtle.ConstantTimeCompare(sum[:], h.sum[:]) != 1 {
-		return Principal{}, false
-	}
-	return h.Principal, true
+	return found(a.byToken(token))
 }
 
 // ByCertificate returns the principal of a verified client certificate's common name.
 func (a *Authenticator) ByCertificate(cn string) (Principal, bool) {
-	p, ok := a.byCN[cn]
-	return p, ok
+	return found(a.byCN[cn])
+}
+
+// byToken is ByToken returning the authenticator's own copy (nil when unknown), which calls
+// share: the principal is never changed after NewAuthenticator.
+func (a *Authenticator) byToken(token string) *Principal {
+	if token == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	h, ok := a.byHash[sum]
+	if !ok || subtle.ConstantTimeCompare(sum[:], h.sum[:]) != 1 {
+		return nil
+	}
+	return &h.Principal
+}
+
+func found(p *Principal) (Principal, bool) {
+	if p == nil {
+		return Principal{}, false
+	}
+	return *p, true
 }
 
 type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return withPrincipal(ctx, &p)
+}
+
+// withPrincipal carries a principal no one changes (the authenticator's), without a copy.
+func withPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
 // FromContext returns the principal the interceptor authenticated.
 func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return found(p)
 }
