@@ -50,6 +50,10 @@ type cpuShare struct {
 	Client, Server, Redis time.Duration // Redis: 0 when no redis-server serves the run
 }
 
+func (c cpuShare) plus(d cpuShare) cpuShare {
+	return cpuShare{Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis}
+}
+
 // perRequest is d divided among n requests, in microseconds.
 func perRequest(d time.Duration, n int) float64 {
 	if n == 0 {

@@ -50,6 +50,28 @@ type latencies struct {
 	Elapsed          time.Duration
 	P50, P99, P999   time.Duration
 	FirstError       error
+	sorted           []time.Duration // every request's latency, for plus
+}
+
+// plus is the summary of two runs as one: requests, errors and time add up, and the
+// quantiles are those of both runs' requests together.
+func (l latencies) plus(m latencies) latencies {
+	all := make([]time.Duration, 0, len(l.sorted)+len(m.sorted))
+	all = append(append(all, l.sorted...), m.sorted...)
+	slices.Sort(all)
+	first := l.FirstError
+	if first == nil {
+		first = m.FirstError
+	}
+	return summarize(all, l.Errors+m.Errors, l.Elapsed+m.Elapsed, first)
+}
+
+// summarize is the summary of a run's sorted latencies.
+func summarize(sorted []time.Duration, errors int, elapsed time.Duration, first error) latencies {
+	return latencies{
+		Requests: len(sorted), Errors: errors, Elapsed: elapsed, FirstError: first, sorted: sorted,
+		P50: quantile(sorted, 0.50), P99: quantile(sorted, 0.99), P999: quantile(sorted, 0.999),
+	}
 }
 
 // RPS is completed requests (errors included) per second.
@@ -67,10 +89,11 @@ type call func(ctx context.Context, worker int, rng *rand.Rand) error
 // one is answered, for dur, and measures every request's latency.
 func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) latencies {
 	var (
-		mu  sync.Mutex
-		all []time.Duration
-		res latencies
-		wg  sync.WaitGroup
+		mu     sync.Mutex
+		all    []time.Duration
+		errors int
+		first  error
+		wg     sync.WaitGroup
 	)
 	start := time.Now()
 	deadline := start.Add(dur)
@@ -80,8 +103,8 @@ func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) la
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 0x6c6f6164))
 			lat := make([]time.Duration, 0, 4096)
-			errors := 0
-			var first error
+			errs := 0
+			var firstErr error
 			for ctx.Err() == nil {
 				t := time.Now()
 				if t.After(deadline) {
@@ -90,27 +113,25 @@ func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) la
 				err := fn(ctx, w, rng)
 				lat = append(lat, time.Since(t))
 				if err != nil {
-					errors++
-					if first == nil {
-						first = err
+					errs++
+					if firstErr == nil {
+						firstErr = err
 					}
 				}
 			}
 			mu.Lock()
 			all = append(all, lat...)
-			res.Errors += errors
-			if res.FirstError == nil {
-				res.FirstError = first
+			errors += errs
+			if first == nil {
+				first = firstErr
 			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(start)
-	res.Requests = len(all)
+	elapsed := time.Since(start)
 	slices.Sort(all)
-	res.P50, res.P99, res.P999 = quantile(all, 0.50), quantile(all, 0.99), quantile(all, 0.999)
-	return res
+	return summarize(all, errors, elapsed, first)
 }
 
 // quantile is the nearest-rank quantile of sorted durations.

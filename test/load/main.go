@@ -23,12 +23,12 @@ func main() {
 
 // options are the harness's flags.
 type options struct {
-	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations int
-	duration, stopGrace                                                            time.Duration
-	out, perfDir, pprofDir, gatewayBin                                             string
-	stores                                                                         []string
-	smoke, noDemo                                                                  bool
-	seed                                                                           int64
+	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations, rounds int
+	duration, stopGrace                                                                    time.Duration
+	out, perfDir, pprofDir, gatewayBin                                                     string
+	stores                                                                                 []string
+	smoke, noDemo                                                                          bool
+	seed                                                                                   int64
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -36,7 +36,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.identities, "identities", 1_000_000, "identities to preload (2.4 simulated declarations each)")
-	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long each closed-loop run lasts (echo, then lookup)")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long echo and lookups are each driven, split into --rounds")
+	fs.IntVar(&o.rounds, "rounds", 4, "echo and lookups take turns this many times (a shared machine's other load then falls on both alike)")
 	fs.IntVar(&o.concurrency, "concurrency", 50, "closed-loop workers for lookup, echo and redis-benchmark -c")
 	fs.IntVar(&o.conns, "conns", 4, "gRPC connections in each client pool")
 	fs.IntVar(&o.streams, "streams", 4, "concurrent ingest streams (and concurrent native calls)")
@@ -83,8 +84,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		o.stores = append(o.stores, strings.TrimSpace(s))
 	}
-	if o.identities < 10 || o.concurrency < 1 || o.conns < 1 || o.streams < 1 || o.duration <= 0 {
-		return o, errors.New("--identities must be at least 10, and --concurrency, --conns, --streams and --duration positive")
+	if o.identities < 10 || o.concurrency < 1 || o.conns < 1 || o.streams < 1 || o.duration <= 0 || o.rounds < 1 {
+		return o, errors.New("--identities must be at least 10, and --concurrency, --conns, --streams, --duration and --rounds positive")
 	}
 	return o, nil
 }
@@ -262,16 +263,11 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	}
 	defer echoPool.close()
 	warm := min(2*time.Second, o.duration/5)
-	step("%s: echo baseline, %d workers, %v (after %v warm-up)", kind, o.concurrency, o.duration, warm)
+	step("%s: echo and lookups, %d workers, %v each in %d alternating rounds (after %v warm-up each)", kind, o.concurrency, o.duration, o.rounds, warm)
 	runEcho(ctx, echoPool, o.concurrency, warm)
-	if sr.echoCPU, err = measureCPU(echo.cmd.Process.Pid, 0, func() {
-		sr.echo = runEcho(ctx, echoPool, o.concurrency, o.duration)
-	}); err != nil {
-		return sr, err
-	}
-	step("%s: lookups, %d workers, %v", kind, o.concurrency, o.duration)
 	runLookups(ctx, checkpoint, sr.mix, o.concurrency, warm)
-	if stopPerf, err = prof.record(kind+"-lookup", pid, int(o.duration.Seconds())); err != nil {
+	// The gateway's profile spans the echo rounds too: it is idle in them.
+	if stopPerf, err = prof.record(kind+"-lookup", pid, int(2*o.duration.Seconds())); err != nil {
 		return sr, err
 	}
 	redisPID := 0
@@ -282,10 +278,19 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if err != nil {
 		return sr, err
 	}
-	if sr.lookupCPU, err = measureCPU(pid, redisPID, func() {
-		sr.lookup = runLookups(ctx, checkpoint, sr.mix, o.concurrency, o.duration)
-	}); err != nil {
-		return sr, err
+	round := o.duration / time.Duration(o.rounds)
+	for i := 0; i < o.rounds; i++ {
+		var e, l latencies
+		ecpu, err := measureCPU(echo.cmd.Process.Pid, 0, func() { e = runEcho(ctx, echoPool, o.concurrency, round) })
+		if err != nil {
+			return sr, err
+		}
+		lcpu, err := measureCPU(pid, redisPID, func() { l = runLookups(ctx, checkpoint, sr.mix, o.concurrency, round) })
+		if err != nil {
+			return sr, err
+		}
+		sr.echo, sr.echoCPU = sr.echo.plus(e), sr.echoCPU.plus(ecpu)
+		sr.lookup, sr.lookupCPU = sr.lookup.plus(l), sr.lookupCPU.plus(lcpu)
 	}
 	if err := stopSelf(); err != nil {
 		return sr, err

@@ -52,8 +52,8 @@ func (r *report) markdown() string {
 	p("- Machine: %d CPUs (nproc), %s memory, CPU %s\n", runtime.NumCPU(), memTotal(), cpuModel())
 	p("- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	p("- Load average (1, 5, 15 min): %s at start, %s at end (the machine is shared: compare ratios, not absolutes)\n", r.loadBefore, r.loadAfter)
-	p("- Run: %d identities requested, %v per closed-loop run, %d workers, %d connections per pool, %d ingest streams, %d native rows\n\n",
-		o.identities, o.duration, o.concurrency, o.conns, o.streams, o.nativeRows)
+	p("- Run: %d identities requested, %v of echo and %v of lookups in %d alternating rounds, %d workers, %d connections per pool, %d ingest streams, %d native rows\n\n",
+		o.identities, o.duration, o.duration, o.rounds, o.concurrency, o.conns, o.streams, o.nativeRows)
 
 	p("## Lookup (closed loop; mix: 90%% known QR ids, 3%% unknown ids, 3%% signed QRs, 2%% chip cards, 2%% 1405 QRs)\n\n")
 	p("| run | requests/s | p50 | p99 | p99.9 | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
