@@ -2,7 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,5 +96,149 @@ func TestLegacyAccessesAreRead(t *testing.T) {
 		if err != nil || next != "" || !reflect.DeepEqual(got, []store.Access{now, old}) {
 			t.Errorf("AccessLog(%+v) = %+v, %q, %v", q, got, next, err)
 		}
+	}
+}
+
+// Accesses of many calls, principals and seconds (so several chunks per window and bucket),
+// with some written by earlier versions, are listed whole, newest first, each once, at every
+// page size, for every query.
+func TestAccessLogPagesChunksAndLegacy(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	principals := []string{"p1", "p2", "p|x", "p/x"} // the last two share an index name
+	var all []store.Access
+	for i := 0; i < 360; i++ {
+		a := store.Access{
+			At:        day0.Add(time.Duration(i/2) * 53 * time.Millisecond), // pairs at one instant
+			Principal: principals[i%len(principals)],
+			Role:      "checkpoint",
+			Action:    "lookup",
+			QRID:      fmt.Sprintf("q%d", i%40),
+			Reason:    strconv.Itoa(i),
+		}
+		if i%10 == 0 {
+			a.QRID = ""
+		}
+		all = append(all, a)
+	}
+	// Every tenth access as an earlier version wrote it: per-access members, half of them
+	// naming a record in the bucket's hash.
+	var fresh []store.Access
+	for i, a := range all {
+		if i%10 != 3 {
+			fresh = append(fresh, a)
+			continue
+		}
+		b := bucketOf(a.QRID)
+		id := fmt.Sprintf("%016x", i)
+		suffix := stamp(a.At) + "|" + bucketText(b) + "|" + id
+		if i%20 == 3 {
+			if err := s.c.HSet(ctx, s.k.access(b), id, encodeAccess(&a)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			suffix += "|" + string(encodeAccess(&a))
+		}
+		for _, p := range []string{"a|", "q|" + clean(a.QRID) + "|", "u|" + clean(a.Principal) + "|"} {
+			if err := s.c.ZAdd(ctx, s.k.accessIndex(b), redis.Z{Member: p + suffix}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The rest in calls of uneven sizes, out of order, so one second's accesses of one
+	// principal are in several chunks.
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(fresh), func(i, j int) { fresh[i], fresh[j] = fresh[j], fresh[i] })
+	for len(fresh) > 0 {
+		k := min(len(fresh), 1+r.IntN(60))
+		if err := s.AppendAccess(ctx, fresh[:k]...); err != nil {
+			t.Fatal(err)
+		}
+		fresh = fresh[k:]
+	}
+	queries := []store.AccessQuery{{}, {Principal: "p1"}, {Principal: "p|x"}, {Principal: "p/x"}, {QRID: "q7"}, {QRID: "q3", Principal: "p2"}}
+	for _, q0 := range queries {
+		var want []store.Access
+		for _, a := range all {
+			if q0.Matches(a) {
+				want = append(want, a)
+			}
+		}
+		for _, size := range []int{3, 7, 50, 0} {
+			q := q0
+			q.PageSize = size
+			var got []store.Access
+			for page := 0; ; page++ {
+				if page > len(want)+1 {
+					t.Fatalf("%+v: paging does not end", q0)
+				}
+				as, next, err := s.AccessLog(ctx, q)
+				if err != nil {
+					t.Fatalf("%+v: %v", q0, err)
+				}
+				if size > 0 && len(as) > size {
+					t.Fatalf("%+v: page of %d", q0, len(as))
+				}
+				got = append(got, as...)
+				if next == "" {
+					break
+				}
+				q.PageToken = next
+			}
+			if !sameAccesses(got, want) {
+				t.Errorf("%+v, page size %d: %d accesses, want %d (or not newest first, or not as stored)", q0, size, len(got), len(want))
+			}
+		}
+	}
+}
+
+// sameAccesses reports whether got is want newest first (equal times in any order).
+func sameAccesses(got, want []store.Access) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := map[string]store.Access{}
+	for _, a := range want {
+		seen[a.Reason] = a
+	}
+	for i, a := range got {
+		w, ok := seen[a.Reason]
+		if !ok || !reflect.DeepEqual(a, w) || (i > 0 && got[i-1].At.Before(a.At)) {
+			return false
+		}
+		delete(seen, a.Reason)
+	}
+	return true
+}
+
+// An access of a QR id is one sorted-set member; the accesses of a principal in one second of
+// one call share a chunk and its two members.
+func TestAccessMembersPerAccess(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var as []store.Access
+	for i := 0; i < 100; i++ {
+		as = append(as, store.Access{At: day0.Add(time.Duration(i) * time.Millisecond), Principal: "station-1", Role: "checkpoint", Action: "lookup", QRID: fmt.Sprintf("q%d", i)})
+	}
+	if err := s.AppendAccess(ctx, as...); err != nil {
+		t.Fatal(err)
+	}
+	members, chunks := int64(0), int64(0)
+	for b := 0; b < buckets; b++ {
+		members += s.c.ZCard(ctx, s.k.accessIndex(b)).Val()
+		chunks += s.c.HLen(ctx, s.k.accessChunks(b)).Val()
+	}
+	if members != 102 || chunks != 1 {
+		t.Errorf("%d members and %d chunks for 100 accesses of one principal in one second, want 102 and 1", members, chunks)
 	}
 }

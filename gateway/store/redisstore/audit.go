@@ -217,51 +217,79 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 	return n == 1, nil
 }
 
-// AppendAccess records each access in the bucket of its QRID (or of its principal), all in
-// one pipeline: one ZADD of its index members, "<prefix>stamp|bucket|id|<encoded access>",
-// under an id drawn at random, so a client's retry after a lost reply adds the same members
-// and logs the access once. Plain commands cost Redis a fraction of a script per access, and
-// members that carry the access need no record of their own (earlier versions kept it in a
-// hash under the id; AccessLog reads both).
+// AppendAccess records accesses, all in one pipeline. An access of a QR id is one ZADD of one
+// member carrying it, "q|qrid|stamp|bucket|id|<encoded access>", in the QR id's bucket. The
+// accesses of each principal in each second (accessWindow) are one chunk: one HSET of the
+// encoded accesses under a random chunk id and one ZADD of two short members naming it,
+// "A|window|chunk" (all accesses) and "U|principal|window|chunk", in the principal's bucket.
+// A batch of a busy gateway thus costs Redis about one small sorted-set member per access
+// instead of three large ones (earlier versions wrote "a|" and "u|" members per access).
+// Ids are drawn at random before the pipeline, so a client's retry after a lost reply writes
+// the same members and chunks and logs each access once.
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
 	if len(as) == 0 {
 		return nil
 	}
 	pipe := s.c.Pipeline()
+	type chunkKey struct {
+		principal string
+		window    int64
+	}
+	chunks := make(map[chunkKey][]*store.Access)
+	var order []chunkKey
 	var buf []byte
 	for i := range as {
 		a := &as[i]
-		key := a.QRID
-		if key == "" {
-			key = a.Principal
+		ns := stampNs(a.At)
+		k := chunkKey{a.Principal, ns - ns%accessWindow}
+		if _, ok := chunks[k]; !ok {
+			order = append(order, k)
 		}
-		b := bucketOf(key)
-		buf = appendStamp(buf[:0], a.At)
+		chunks[k] = append(chunks[k], a)
+		if a.QRID == "" {
+			continue // no QR id to find it by: only in its chunk
+		}
+		b := bucketOf(a.QRID)
+		buf = append(buf[:0], "q|"...)
+		buf = append(buf, clean(a.QRID)...)
+		buf = append(buf, '|')
+		buf = appendStampNs(buf, ns)
 		buf = append(buf, '|')
 		buf = append(buf, bucketText(b)...)
 		buf = append(buf, '|')
-		var id [8]byte
-		binary.BigEndian.PutUint64(id[:], rand.Uint64())
-		buf = hex.AppendEncode(buf, id[:])
+		buf = appendRandomID(buf)
 		buf = append(buf, '|')
-		suffix := string(append(buf, encodeAccess(a)...))
-		args := make([]any, 2, 2+2*3) // the command keeps its arguments until Exec
-		args[0], args[1] = "zadd", s.k.accessIndex(b)
-		for _, p := range accessPrefixes(a) {
-			args = append(args, "0", p+suffix)
-		}
-		pipe.Do(ctx, args...)
+		buf = append(buf, encodeAccess(a)...)
+		pipe.Do(ctx, "zadd", s.k.accessIndex(b), "0", string(buf))
+	}
+	for _, k := range order {
+		b := bucketOf(k.principal)
+		buf = appendStampNs(buf[:0], k.window)
+		buf = append(buf, '|')
+		buf = appendRandomID(buf)
+		wc := string(buf) // window|chunk
+		pipe.Do(ctx, "hset", s.k.accessChunks(b), wc[len(wc)-16:], encodeAccessChunk(k.principal, chunks[k]))
+		_, all := accessPrefixes("")
+		_, by := accessPrefixes(k.principal)
+		pipe.Do(ctx, "zadd", s.k.accessIndex(b), "0", all+wc, "0", by+wc)
 	}
 	_, err := pipe.Exec(ctx)
 	return classify(op, err)
 }
 
+// appendRandomID appends 16 hex digits of a random 64-bit id.
+func appendRandomID(b []byte) []byte {
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], rand.Uint64())
+	return hex.AppendEncode(b, id[:])
+}
+
 func bucketText(b int) string { return strconv.Itoa(10000 + b)[1:] }
 
-// AccessLog returns accesses, newest first, paged. Accesses of one QR id by one principal
-// are read from the QR id's index, keeping the principal's (entries of both, "qu|", are no
-// longer written; those of earlier versions are left unread).
+// AccessLog returns accesses, newest first, paged. Accesses of a QR id (by one principal or
+// any) are read from the QR id's members; the others from chunks and, written by earlier
+// versions, per-access members (accessLogMerged).
 func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Access, string, error) {
 	const op = "redisstore.AccessLog"
 	after, err := decodeToken(op, q.PageToken)
@@ -269,7 +297,10 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 		return nil, "", err
 	}
 	n := pageSize(q.PageSize)
-	both := q.QRID != "" && q.Principal != ""
+	if q.QRID == "" {
+		return s.accessLogMerged(ctx, op, q, after, n)
+	}
+	both := q.Principal != ""
 	chunk := n
 	if both {
 		chunk = max(n, 256) // read past other principals' accesses in fewer round trips
@@ -277,7 +308,7 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	var out []store.Access
 	var at []string // the index suffix of each access in out
 	for {
-		suffixes, more, err := s.listIndex(ctx, s.k.accessIndex, accessPrefix(q), after, true, chunk)
+		suffixes, more, err := s.listIndex(ctx, s.k.accessIndex, accessQRIDPrefix(q.QRID), after, true, chunk)
 		if err != nil {
 			return nil, "", classify(op, err)
 		}
@@ -305,6 +336,154 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 			return out, "", nil
 		}
 		after = suffixes[len(suffixes)-1]
+	}
+}
+
+// accessLogMerged returns a page of the accesses of q (naming no QR id) before the key after,
+// newest first. Every access has a key that starts with its stamp: an earlier version's
+// member's suffix, "stamp|bucket|id[|<access>]", or "stamp|chunk.index" for an access of a
+// chunk; the page token is the last key returned.
+//
+// Each round reads, from every bucket, the next per-access members (up to m) and the next
+// chunk members (up to mc, newest window first) before after. A bucket that returned as many
+// as asked may hold more, but only older: accesses sorting at or after its frontier (its last
+// member, or the end of its last chunk's window) are all read. So every access at or after
+// the highest frontier is known, in order; the round fetches the chunks that may hold some,
+// returns up to a page of them, and a short page reads on from its last key (with twice
+// the counts when a round found nothing).
+func (s *Store) accessLogMerged(ctx context.Context, op string, q store.AccessQuery, after string, n int) ([]store.Access, string, error) {
+	legacy, chunk := accessPrefixes(q.Principal)
+	chunkBuckets := []int{bucketOf(q.Principal)} // a principal's chunks are in its bucket
+	if q.Principal == "" {
+		chunkBuckets = make([]int, buckets)
+		for b := range chunkBuckets {
+			chunkBuckets[b] = b
+		}
+	}
+	type cand struct {
+		key string
+		a   store.Access
+	}
+	m, mc := n+1, 4
+	var out []store.Access
+	for {
+		pipe := s.c.Pipeline()
+		lcmds := make([]*redis.StringSliceCmd, buckets)
+		for b := range lcmds {
+			z := redis.ZRangeArgs{Key: s.k.accessIndex(b), ByLex: true, Rev: true, Start: "(" + legacy + "\xff", Stop: "[" + legacy, Count: int64(m)}
+			if after != "" {
+				z.Start = "(" + legacy + after
+			}
+			lcmds[b] = pipe.ZRangeArgs(ctx, z)
+		}
+		ccmds := make([]*redis.StringSliceCmd, len(chunkBuckets))
+		for i, b := range chunkBuckets {
+			// Chunks whose window starts at or before after's stamp.
+			z := redis.ZRangeArgs{Key: s.k.accessIndex(b), ByLex: true, Rev: true, Start: "(" + chunk + "\xff", Stop: "[" + chunk, Count: int64(mc)}
+			if after != "" {
+				z.Start = "(" + chunk + after[:min(len(after), 20)] + "|\xff"
+			}
+			ccmds[i] = pipe.ZRangeArgs(ctx, z)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, "", classify(op, err)
+		}
+		frontier, full := "", false
+		for _, c := range lcmds {
+			if v := c.Val(); len(v) == m {
+				full = true
+				frontier = max(frontier, strings.TrimPrefix(v[len(v)-1], legacy))
+			}
+		}
+		type chunkRef struct {
+			b      int
+			id     string
+			before string // the end of its window
+		}
+		var refs []chunkRef
+		for i, c := range ccmds {
+			v := c.Val()
+			for _, mem := range v {
+				wc := strings.TrimPrefix(mem, chunk) // window|chunk
+				w, id, ok := strings.Cut(wc, "|")
+				ns, err := strconv.ParseInt(w, 10, 64)
+				if !ok || err != nil || len(w) != 20 || ns < 0 {
+					return nil, "", errs.Errorf(errs.Other, op, "access chunk member %q", mem)
+				}
+				refs = append(refs, chunkRef{chunkBuckets[i], id, windowEnd(ns)})
+			}
+			if len(v) == mc {
+				full = true
+				frontier = max(frontier, refs[len(refs)-1].before)
+			}
+		}
+		var cands []cand
+		var sfxs []string
+		for _, c := range lcmds {
+			for _, mem := range c.Val() {
+				if sfx := strings.TrimPrefix(mem, legacy); sfx >= frontier {
+					sfxs = append(sfxs, sfx)
+				}
+			}
+		}
+		as, err := s.accessRecords(ctx, op, sfxs)
+		if err != nil {
+			return nil, "", err
+		}
+		for i := range as {
+			cands = append(cands, cand{sfxs[i], as[i]})
+		}
+		refs = slices.DeleteFunc(refs, func(r chunkRef) bool { return r.before <= frontier })
+		if len(refs) > 0 {
+			pipe := s.c.Pipeline()
+			gets := make([]*redis.StringCmd, len(refs))
+			for i, r := range refs {
+				gets[i] = pipe.HGet(ctx, s.k.accessChunks(r.b), r.id)
+			}
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, "", classify(op, err)
+			}
+			for i, g := range gets {
+				v, err := g.Result()
+				if errors.Is(err, redis.Nil) {
+					continue // its index members were written, its chunk not (yet)
+				}
+				if err != nil {
+					return nil, "", classify(op, err)
+				}
+				as, err := decodeAccessChunk(v)
+				if err != nil {
+					return nil, "", errs.E(errs.Other, op, err)
+				}
+				for j := range as {
+					key := stamp(as[j].At) + "|" + refs[i].id + "." + strconv.Itoa(1e8 + j)[1:]
+					if key >= frontier && (after == "" || key < after) {
+						cands = append(cands, cand{key, as[j]})
+					}
+				}
+			}
+		}
+		slices.SortFunc(cands, func(x, y cand) int { return strings.Compare(y.key, x.key) })
+		for i, c := range cands {
+			if !q.Matches(c.a) {
+				continue // another principal of the same cleaned name
+			}
+			out = append(out, c.a)
+			if len(out) == n {
+				if i < len(cands)-1 || full {
+					return out, encodeToken(c.key), nil
+				}
+				return out, "", nil
+			}
+		}
+		if !full {
+			return out, "", nil
+		}
+		if len(cands) > 0 {
+			after = cands[len(cands)-1].key
+		} else {
+			m, mc = 2*m, 2*mc
+		}
 	}
 }
 

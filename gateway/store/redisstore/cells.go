@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -90,14 +91,19 @@ func diff(old, new []string) (removed, added []string) {
 func stamp(t time.Time) string { return string(appendStamp(nil, t)) }
 
 // appendStamp appends stamp(t) to b.
-func appendStamp(b []byte, t time.Time) []byte {
+func appendStamp(b []byte, t time.Time) []byte { return appendStampNs(b, stampNs(t)) }
+
+// stampNs is the Unix nanoseconds a stamp writes: 0 for the zero time and times before 1970.
+func stampNs(t time.Time) int64 {
 	n := int64(0)
 	if !t.IsZero() {
 		n = t.UnixNano()
 	}
-	if n < 0 {
-		n = 0
-	}
+	return max(n, 0)
+}
+
+// appendStampNs appends n (≥ 0) as a stamp.
+func appendStampNs(b []byte, n int64) []byte {
 	var digits [20]byte
 	for i := len(digits) - 1; i >= 0; i-- {
 		digits[i] = byte('0' + n%10)
@@ -134,20 +140,39 @@ func rejectionPrefix(q store.RejectionQuery) string {
 	return "a|"
 }
 
-// Access index prefixes; AppendAccess appends "stamp|bucket|id". Accesses of a QR id by a
-// principal are found in the QR id's entries ("qu|q|u|", written by earlier versions, is no
-// longer).
-func accessPrefixes(a *store.Access) []string {
-	q, u := clean(a.QRID), clean(a.Principal)
-	return []string{"a|", "q|" + q + "|", "u|" + u + "|"}
+// Access index members (see AppendAccess). An access of a QR id is one member carrying it:
+//
+//	q|qrid|stamp|bucket|id|<encoded access>
+//
+// and the accesses of one principal in one second of one AppendAccess call are one chunk,
+// stored in a hash under a random id and named by two members:
+//
+//	A|window|chunk           U|principal|window|chunk
+//
+// Earlier versions wrote every access under "a|" and "u|principal|" too (and "qu|qrid|
+// principal|" before that, now unread), each followed by "stamp|bucket|id[|<access>]".
+func accessQRIDPrefix(qrid string) string { return "q|" + clean(qrid) + "|" }
+
+// accessPrefixes returns the prefixes of per-access members (earlier versions) and of
+// chunk members read for a query naming no QR id.
+func accessPrefixes(principal string) (legacy, chunk string) {
+	if principal != "" {
+		p := clean(principal)
+		return "u|" + p + "|", "U|" + p + "|"
+	}
+	return "a|", "A|"
 }
 
-func accessPrefix(q store.AccessQuery) string {
-	switch {
-	case q.QRID != "":
-		return "q|" + clean(q.QRID) + "|"
-	case q.Principal != "":
-		return "u|" + clean(q.Principal) + "|"
+// accessWindow is the time span of an access chunk: a chunk holds accesses whose stamps are
+// in [window, window+accessWindow), so an index read knows which chunks may hold an access
+// newer than a given stamp.
+const accessWindow = int64(time.Second)
+
+// windowEnd is the stamp just past the window starting at ns: every access of a chunk of that
+// window sorts before it.
+func windowEnd(ns int64) string {
+	if ns > math.MaxInt64-accessWindow {
+		return "99999999999999999999"
 	}
-	return "a|"
+	return string(appendStampNs(nil, ns-ns%accessWindow+accessWindow))
 }

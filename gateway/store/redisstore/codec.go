@@ -22,6 +22,7 @@ const (
 	fmtView        byte = 2
 	fmtRejected    byte = 3
 	fmtAccess      byte = 4
+	fmtAccessChunk byte = 5
 )
 
 var errCorrupt = errors.New("redisstore: corrupt stored value")
@@ -461,4 +462,36 @@ func decodeAccess(b string) (store.Access, error) {
 	d.byte1(fmtAccess)
 	a := store.Access{At: d.t(), Principal: d.s(), Role: d.s(), Action: d.s(), QRID: d.s(), Reason: d.s()}
 	return a, d.done()
+}
+
+// encodeAccessChunk encodes accesses of one principal: the principal once, then each
+// access's other fields (an access chunk, see AppendAccess).
+func encodeAccessChunk(principal string, as []*store.Access) []byte {
+	e := enc{b: make([]byte, 0, 16+len(principal)+48*len(as))}
+	e.b = append(e.b, fmtAccessChunk)
+	e.s(principal)
+	e.u(uint64(len(as)))
+	for _, a := range as {
+		e.t(a.At)
+		e.s(a.Role)
+		e.s(a.Action)
+		e.s(a.QRID)
+		e.s(a.Reason)
+	}
+	return e.b
+}
+
+func decodeAccessChunk(b string) ([]store.Access, error) {
+	d := dec{b: b}
+	d.byte1(fmtAccessChunk)
+	principal := d.s()
+	n := d.u()
+	if d.err != nil || n > uint64(len(d.b)) { // every access takes at least a byte
+		return nil, errCorrupt
+	}
+	out := make([]store.Access, n)
+	for i := range out {
+		out[i] = store.Access{At: d.t(), Principal: principal, Role: d.s(), Action: d.s(), QRID: d.s(), Reason: d.s()}
+	}
+	return out, d.done()
 }

@@ -39,6 +39,7 @@ func (k keyspace) rejectionIndex(b int) string { return k.tag(b) + "rji" }  // z
 func (k keyspace) passages(b int) string       { return k.tag(b) + "ps" }   // hash: passage id → ""
 func (k keyspace) access(b int) string         { return k.tag(b) + "acc" }  // hash: random id → encoded access
 func (k keyspace) accessIndex(b int) string    { return k.tag(b) + "acci" } // zset (lex): access index entries
+func (k keyspace) accessChunks(b int) string   { return k.tag(b) + "accc" } // hash: chunk id → encoded access chunk
 
 // seen returns where the marker of an accepted record key lives, so that a rejection of the
 // same record key (which carries no QR id) is recognised as a duplicate. Markers are 63-bit
