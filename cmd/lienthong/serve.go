@@ -276,7 +276,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 	// Pull partners, each under its own runner, breaker and lease.
 	var sources []adapters.Source
 	if cfg.NCOVI.Enabled {
-		src, err := ncovi.New(ncovi.Config{BaseURL: cfg.NCOVI.BaseURL, Token: cfg.NCOVI.Token, PageSize: cfg.NCOVI.PageSize}, &http.Client{})
+		src, err := ncovi.New(ncovi.Config{BaseURL: cfg.NCOVI.BaseURL, Token: cfg.NCOVI.Token, PageSize: cfg.NCOVI.PageSize, Timeout: cfg.NCOVI.Timeout.Duration}, &http.Client{})
 		if err != nil {
 			return nil, err
 		}
@@ -286,6 +286,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 		src, err := tokhaiyte.New(tokhaiyte.Config{
 			BaseURL: cfg.Tokhaiyte.BaseURL, APIKey: cfg.Tokhaiyte.APIKey, Window: cfg.Tokhaiyte.Window.Duration,
 			Overlap: cfg.Tokhaiyte.Overlap.Duration, Start: time.Now().Add(-cfg.Tokhaiyte.Since.Duration),
+			Timeout: cfg.Tokhaiyte.Timeout.Duration,
 		}, &http.Client{})
 		if err != nil {
 			return nil, err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lienthong/lienthong/adapters/ncovi"
+	"github.com/lienthong/lienthong/adapters/tokhaiyte"
 	"github.com/lienthong/lienthong/canonical/errs"
 	"github.com/lienthong/lienthong/gateway/auth"
 )
@@ -85,6 +87,7 @@ type NCOVI struct {
 	Token    string   `json:"token"`
 	PageSize int      `json:"page_size"`
 	Interval Duration `json:"interval"` // wait between polls when caught up
+	Timeout  Duration `json:"timeout"`  // for one page, request to last byte
 }
 
 // Tokhaiyte configures the CSV pull from tokhaiyte by time window.
@@ -96,6 +99,7 @@ type Tokhaiyte struct {
 	Overlap  Duration `json:"overlap"`
 	Since    Duration `json:"since"` // how far back to start when no cursor is stored
 	Interval Duration `json:"interval"`
+	Timeout  Duration `json:"timeout"` // for one window's export, request to last byte
 }
 
 // Registry configures the optional population-register check.
@@ -123,8 +127,8 @@ func Default() Config {
 			auth.RoleCheckpoint: {Rate: 500, Burst: 1000},
 			auth.RoleMinistry:   {Rate: 50, Burst: 100},
 		},
-		NCOVI:     NCOVI{PageSize: 500, Interval: Duration{5 * time.Second}},
-		Tokhaiyte: Tokhaiyte{Window: Duration{time.Hour}, Overlap: Duration{5 * time.Minute}, Since: Duration{7 * 24 * time.Hour}, Interval: Duration{30 * time.Second}},
+		NCOVI:     NCOVI{PageSize: 500, Interval: Duration{5 * time.Second}, Timeout: Duration{ncovi.DefaultTimeout}},
+		Tokhaiyte: Tokhaiyte{Window: Duration{time.Hour}, Overlap: Duration{5 * time.Minute}, Since: Duration{7 * 24 * time.Hour}, Interval: Duration{30 * time.Second}, Timeout: Duration{tokhaiyte.DefaultTimeout}},
 		Registry:  Registry{CacheTTL: Duration{10 * time.Minute}, OnUnavailable: "flag"},
 	}
 }
@@ -217,11 +221,13 @@ func (c *Config) Settings() []Setting {
 		str("ncovi-url", "NCOVI base URL", &c.NCOVI.BaseURL),
 		str("ncovi-token", "NCOVI bearer token", &c.NCOVI.Token),
 		dur("ncovi-interval", "NCOVI poll interval when caught up", &c.NCOVI.Interval),
+		dur("ncovi-timeout", "how long one NCOVI page may take, request to last byte", &c.NCOVI.Timeout),
 		boolean("tokhaiyte", "pull from tokhaiyte", &c.Tokhaiyte.Enabled),
 		str("tokhaiyte-url", "tokhaiyte base URL", &c.Tokhaiyte.BaseURL),
 		str("tokhaiyte-key", "tokhaiyte API key", &c.Tokhaiyte.APIKey),
 		dur("tokhaiyte-interval", "tokhaiyte poll interval when caught up", &c.Tokhaiyte.Interval),
 		dur("tokhaiyte-since", "how far back tokhaiyte pulls start when no cursor is stored", &c.Tokhaiyte.Since),
+		dur("tokhaiyte-timeout", "how long one tokhaiyte window's export may take, request to last byte", &c.Tokhaiyte.Timeout),
 		boolean("registry", "check CCCDs against the population register", &c.Registry.Enabled),
 		str("registry-url", "population register base URL", &c.Registry.BaseURL),
 		str("registry-on-unavailable", "when the register is down: flag (accept, unverified) or reject", &c.Registry.OnUnavailable),
@@ -290,6 +296,12 @@ func (c *Config) Validate() error {
 	}
 	if c.NCOVI.Enabled && (c.NCOVI.BaseURL == "" || c.NCOVI.Token == "") {
 		add("ncovi.base_url and ncovi.token are required when ncovi is enabled")
+	}
+	if c.NCOVI.Timeout.Duration <= 0 {
+		add("ncovi.timeout must be positive, not %s", c.NCOVI.Timeout)
+	}
+	if c.Tokhaiyte.Timeout.Duration <= 0 {
+		add("tokhaiyte.timeout must be positive, not %s", c.Tokhaiyte.Timeout)
 	}
 	if c.Tokhaiyte.Enabled && (c.Tokhaiyte.BaseURL == "" || c.Tokhaiyte.APIKey == "") {
 		add("tokhaiyte.base_url and tokhaiyte.api_key are required when tokhaiyte is enabled")

@@ -28,8 +28,11 @@ func TestPrecedence(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.Flags(fs)
-	if err := fs.Parse([]string{"--data-dir", "/from/flag", "--ncovi", "--ncovi-url", "http://127.0.0.1:1", "--ncovi-token", "t"}); err != nil {
+	if err := fs.Parse([]string{"--data-dir", "/from/flag", "--ncovi", "--ncovi-url", "http://127.0.0.1:1", "--ncovi-token", "t", "--ncovi-timeout", "90s"}); err != nil {
 		t.Fatal(err)
+	}
+	if c.NCOVI.Timeout.Duration != 90*time.Second || c.Tokhaiyte.Timeout.Duration != 2*time.Minute {
+		t.Fatalf("timeouts: ncovi %s (flag 90s), tokhaiyte %s (default 2m)", c.NCOVI.Timeout, c.Tokhaiyte.Timeout)
 	}
 	if !c.NCOVI.Enabled {
 		t.Fatal("--ncovi alone did not switch NCOVI on")
@@ -58,11 +61,12 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	c.NCOVI.Enabled = true
 	c.Bluezone.Enabled = true
 	c.Bluezone.Secret = "short"
+	c.Tokhaiyte.Timeout.Duration = -time.Second
 	err := c.Validate()
 	if !errs.Is(err, errs.Invalid) {
 		t.Fatalf("got %v, want invalid", err)
 	}
-	for _, want := range []string{"log_format", "ncovi.base_url", "bluezone.secret"} {
+	for _, want := range []string{"log_format", "ncovi.base_url", "bluezone.secret", "tokhaiyte.timeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
