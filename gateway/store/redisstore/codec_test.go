@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
@@ -230,4 +231,20 @@ func FuzzCompactRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// versionText writes what canonical.VersionOf writes, in every year.
+func TestVersionText(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	times := []time.Time{{}, time.Unix(0, 0), day0, time.Date(999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2021, 11, 27, 7, 8, 9, 10, time.FixedZone("ICT", 7*3600))}
+	for range 10000 {
+		times = append(times, time.Unix(0, r.Int64()).In(time.FixedZone("x", r.IntN(86400)-43200)))
+	}
+	for _, at := range times {
+		if got, want := versionText(at), canonical.VersionOf(at); got != want {
+			t.Errorf("versionText(%v) = %q, want %q", at, got, want)
+		}
+	}
 }

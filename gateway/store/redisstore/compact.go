@@ -106,7 +106,7 @@ func (t *table) getString(d *dec) string {
 		if d.err != nil {
 			return ""
 		}
-		return canonical.VersionOf(at)
+		return versionText(at)
 	case strUUID:
 		if x>>2 != 0 || len(d.b) < 16 {
 			d.fail()
@@ -190,6 +190,41 @@ func (t *table) getTime(d *dec) time.Time {
 
 // versionLayout is canonical.VersionOf's layout.
 const versionLayout = "2006-01-02T15:04:05.000000000Z"
+
+// versionText is canonical.VersionOf(at), written without time.Format (a lookup decodes a
+// version text for each platform of the view).
+func versionText(at time.Time) string {
+	t := at.UTC()
+	y, mo, d := t.Date()
+	if y < 1000 || y > 9999 {
+		return canonical.VersionOf(at)
+	}
+	h, mi, sec := t.Clock()
+	var b [len(versionLayout)]byte
+	putDigits(b[0:4], y)
+	b[4] = '-'
+	putDigits(b[5:7], int(mo))
+	b[7] = '-'
+	putDigits(b[8:10], d)
+	b[10] = 'T'
+	putDigits(b[11:13], h)
+	b[13] = ':'
+	putDigits(b[14:16], mi)
+	b[16] = ':'
+	putDigits(b[17:19], sec)
+	b[19] = '.'
+	putDigits(b[20:29], t.Nanosecond())
+	b[29] = 'Z'
+	return string(b[:])
+}
+
+// putDigits writes n (≥ 0) into b in decimal, zero-padded to len(b).
+func putDigits(b []byte, n int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+}
 
 // versionTime returns the time of a version text that VersionOf writes back exactly, in
 // the years whose Unix nanoseconds an int64 holds with room to spare (1900 to 2199).
