@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -196,5 +197,86 @@ func TestLayout1MigrationResumes(t *testing.T) {
 	defer s.Close()
 	if got := marshalAnswers(t, answersOf(t, s, layoutItems(t))); !equalJSON(t, got, want) {
 		t.Error("the file whose migration was interrupted answers differently from testdata/layout1.golden.json")
+	}
+}
+
+// TestLayout2FileOfEarlierKeys opens a file whose history and subject keys are in the form
+// written before they were shortened: testdata/layout2.db, written by the code of commit
+// fed7ec3 from layoutItems, with its answers in layout2.golden.json (answersOf). It answers
+// as it did; after the same further writes (one absorbing an identity of the file, so its
+// entries move) it answers as a file written by this build; and a purge of everything
+// leaves none of its index entries behind.
+func TestLayout2FileOfEarlierKeys(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "layout2.db")
+	if err := copyFile(path, filepath.Join("testdata", "layout2.db")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "layout2.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := layoutItems(t)
+	old, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if got := marshalAnswers(t, answersOf(t, old, batches)); !equalJSON(t, got, want) {
+		t.Fatal("the file answers differently from testdata/layout2.golden.json")
+	}
+
+	fresh := mustOpen(t, filepath.Join(t.TempDir(), "fresh.db"), nil)
+	defer fresh.Close()
+	for _, b := range batches {
+		if _, err := fresh.WriteBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// top (with the chain's versions) and a simulated identity are absorbed by new ones, and
+	// a subject of the file is declared again.
+	var sim *store.Accepted
+	for _, it := range batches[0] {
+		if it.Accepted != nil && it.Accepted.Declaration.Source.SubjectID != "" {
+			sim = it.Accepted
+			break
+		}
+	}
+	more := func(id, qrid string, subject string, aliases ...string) store.Item {
+		d := declaration(canonical.PlatformBluezone, id, day0.Add(time.Hour))
+		d.Source.SubjectID = subject
+		return store.Item{Accepted: &store.Accepted{Declaration: d, QRID: qrid, Aliases: aliases}}
+	}
+	batches = append(batches, []store.Item{
+		more("chain-4", "top2", "subject-chain-1", "top"),
+		more("sim-again", "sim2", sim.Declaration.Source.SubjectID, sim.QRID),
+	})
+	for _, s := range []*Store{old, fresh} {
+		if _, err := s.WriteBatch(ctx, batches[len(batches)-1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, wantFresh := marshalAnswers(t, answersOf(t, old, batches)), marshalAnswers(t, answersOf(t, fresh, batches))
+	if !equalJSON(t, got, wantFresh) {
+		t.Error("after the same writes, the file answers differently from a file written by this build")
+	}
+
+	if _, err := old.Purge(ctx, day0.Add(365*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	err = old.db.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketVersions, bucketVersionsByTime, bucketBySubject, bucketIdentities, bucketInconsistent, bucketInconsistentByField} {
+			c := tx.Bucket(b).Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				if i := bytes.IndexByte(k, 0); string(b) == string(bucketIdentities) && i >= 0 && i+1 < len(k) && k[i+1] == tagAliasOf {
+					continue // aliases are kept by a purge
+				}
+				t.Errorf("after purging everything, %s still has %q", b, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
