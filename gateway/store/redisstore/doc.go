@@ -27,7 +27,8 @@
 //	lt:{bN}:rji         sorted set (lexical): rejection index by time, platform, reason
 //	lt:{bN}:ps          hash: passage id → "" (dedupe)
 //	lt:{bN}:acci        sorted set (lexical): the access log's index: an access of a QR id
-//	                    is one member carrying it, "q|qrid|stamp|bucket|id|<access>"; chunks
+//	                    is one member carrying it, "q|qrid|stamp|bucket|id|<access>" (in
+//	                    bucket bucketOf(qrid) % 64; earlier versions: bucketOf(qrid)); chunks
 //	                    are named by "A|window|chunk" and "U|principal|window|chunk"
 //	lt:{bN}:accc        hash: chunk id → an access chunk, the accesses of one principal in
 //	                    one second (window) of one AppendAccess call, in its bucket
@@ -104,7 +105,8 @@
 // log is written for the batch, not for each access alone: AppendAccess is one pipeline of
 // plain, idempotent commands. Each access of a QR id is one sorted-set member carrying it, in
 // the QR id's bucket: auditors find a person's accesses (and a principal's accesses of that
-// person, filtered) in one range. Every access is also in a chunk: the accesses of one
+// person, filtered) in one range; a batch's members go in 64 buckets' sorted sets, a few
+// ZADDs of many members each (qridAccessBuckets). Every access is also in a chunk: the accesses of one
 // principal in one second (the window) of one call, encoded together (the principal once)
 // in a hash under a random id, named by two short members, "A|window|chunk" for the whole
 // log and "U|principal|window|chunk", both in the principal's bucket. A busy gateway's
