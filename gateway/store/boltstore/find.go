@@ -22,14 +22,50 @@ func sourcePrefix(p canonical.Platform, id string) []byte {
 }
 
 // subjectKey orders a subject's declarations by declared time, then version and record id:
-// the platform and subject id (length-prefixed), the declared time, the version
-// (length-prefixed) and the record key, which makes it unique.
-func subjectKey(d *canonical.Declaration, rec []byte) []byte {
+// the platform and subject id (length-prefixed), the declared time, the version and the
+// record id (both length-prefixed), which make it unique and give its record key
+// (subjectRecord).
+func subjectKey(d *canonical.Declaration) []byte {
+	src := &d.Source
+	b := sourcePrefix(src.Platform, src.SubjectID)
+	b = appendTime(b, d.DeclaredAt)
+	b = binary.AppendUvarint(b, uint64(len(src.Version)))
+	b = append(b, src.Version...)
+	b = binary.AppendUvarint(b, uint64(len(src.RecordID)))
+	return append(b, src.RecordID...)
+}
+
+// legacySubjectKey is the subject key of builds before subjectKey: the record key in place
+// of the record id.
+func legacySubjectKey(d *canonical.Declaration, rec []byte) []byte {
 	b := sourcePrefix(d.Source.Platform, d.Source.SubjectID)
 	b = appendTime(b, d.DeclaredAt)
 	b = binary.AppendUvarint(b, uint64(len(d.Source.Version)))
 	b = append(b, d.Source.Version...)
 	return append(b, rec...)
+}
+
+// subjectRecord returns the record key of the platform's declaration whose subject key
+// (either form) ends with rest, the part after the subject prefix; nil when rest is neither.
+// A record id that is all of what follows the version is this build's form; the record key
+// of a legacy key cannot be that, as it holds three length-prefixed strings.
+func subjectRecord(p canonical.Platform, rest []byte) []byte {
+	if len(rest) <= timeKeyLen {
+		return nil
+	}
+	rest = rest[timeKeyLen:]
+	n, w := binary.Uvarint(rest)
+	if w <= 0 || uint64(len(rest)-w) < n {
+		return nil
+	}
+	version, tail := rest[w:w+int(n)], rest[w+int(n):]
+	if m, w := binary.Uvarint(tail); w > 0 && uint64(len(tail)-w) == m {
+		return recordKey(store.RecordKey{Platform: p, RecordID: string(tail[w:]), Version: string(version)})
+	}
+	if len(tail) == 0 {
+		return nil
+	}
+	return tail
 }
 
 // IdentityOf finds the identity a record or subject is filed under: a record by its stored
@@ -69,12 +105,8 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 			} else {
 				k, _ = c.Prev()
 			}
-			if k != nil && hasPrefix(k, prefix) && len(k) > len(prefix)+timeKeyLen {
-				rest := k[len(prefix)+timeKeyLen:]
-				n, w := binary.Uvarint(rest)
-				if w > 0 && len(rest) >= w+int(n) {
-					rec = clone(rest[w+int(n):])
-				}
+			if k != nil && hasPrefix(k, prefix) {
+				rec = subjectRecord(ref.Platform, k[len(prefix):])
 			}
 		}
 		if rec == nil {
@@ -105,6 +137,6 @@ func indexSubjects(tx *bolt.Tx) error {
 		if v.Declaration.Source.SubjectID == "" {
 			return nil
 		}
-		return bySubject.Put(subjectKey(&v.Declaration, clone(rec)), nil)
+		return bySubject.Put(subjectKey(&v.Declaration), nil)
 	})
 }

@@ -46,3 +46,29 @@ func TestOpenBuildsTheSubjectIndex(t *testing.T) {
 		t.Errorf("IdentityOf by subject after reopening = %q, %v; want qA", got, err)
 	}
 }
+
+// TestSubjectRecord: the record key comes back from a subject key of either form, whatever
+// bytes the ids hold.
+func TestSubjectRecord(t *testing.T) {
+	long := string(make([]byte, 200)) // lengths past one varint byte
+	for _, c := range []struct{ name, recordID, version string }{
+		{"plain", "BZ-000000001", "1"},
+		{"empty version", "r1", ""},
+		// Each looks like a length prefix followed by the rest of the key.
+		{"id of length bytes", "\x01\x02\x03", "\x05"},
+		{"id like a legacy tail", "\x08bluezone\x02r1\x011", "1"},
+		{"long", long, long},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := declaration(canonical.PlatformBluezone, c.recordID, day0)
+			d.Source.Version, d.Source.SubjectID = c.version, "s1"
+			rec := recordKey(store.RecordKey{Platform: d.Source.Platform, RecordID: c.recordID, Version: c.version})
+			n := len(sourcePrefix(d.Source.Platform, d.Source.SubjectID))
+			for form, k := range map[string][]byte{"new": subjectKey(&d), "legacy": legacySubjectKey(&d, rec)} {
+				if got := subjectRecord(d.Source.Platform, k[n:]); string(got) != string(rec) {
+					t.Errorf("%s form: record key %q, want %q", form, got, rec)
+				}
+			}
+		})
+	}
+}

@@ -65,9 +65,17 @@ func aliasOfKey(qrid, weak string) []byte {
 // with a NUL byte would name another key.
 func isQRIDKey(qrid string) bool { return strings.IndexByte(qrid, 0) < 0 }
 
-// historyKey orders an identity's versions by declared time, then version, platform and
-// record id (each NUL-terminated), and ends with the record key, which makes it unique.
+// historyKey orders an identity's versions by declared time, then record key (which makes
+// it unique); its value is empty. Builds before it wrote legacyHistoryKey, with the record
+// key as the value; readers take both (historyRecord).
 func historyKey(qrid string, d *canonical.Declaration, rec []byte) []byte {
+	b := tagged(qrid, tagHistory, timeKeyLen+len(rec))
+	return append(appendTime(b, d.DeclaredAt), rec...)
+}
+
+// legacyHistoryKey is the history key of builds before historyKey: declared time, version,
+// platform and record id (each NUL-terminated), then the record key. Purge still deletes it.
+func legacyHistoryKey(qrid string, d *canonical.Declaration, rec []byte) []byte {
 	src := &d.Source
 	b := tagged(qrid, tagHistory, timeKeyLen+len(src.Version)+len(src.Platform)+len(src.RecordID)+3+len(rec))
 	b = appendTime(b, d.DeclaredAt)
@@ -75,6 +83,19 @@ func historyKey(qrid string, d *canonical.Declaration, rec []byte) []byte {
 		b = append(append(b, s...), 0)
 	}
 	return append(b, rec...)
+}
+
+// historyRecord returns the record key of a history entry (k, v) of the identity whose
+// history keys start with prefix: the value of a legacy entry, the end of the key of one
+// written by historyKey. Nil when the key is too short to be either.
+func historyRecord(prefix, k, v []byte) []byte {
+	if len(v) > 0 {
+		return v
+	}
+	if len(k) <= len(prefix)+timeKeyLen {
+		return nil
+	}
+	return k[len(prefix)+timeKeyLen:]
 }
 
 // timedKey is a time followed by a record key (versionsByTime, rejectionsByTime).

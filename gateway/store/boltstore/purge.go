@@ -48,12 +48,18 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 				return err
 			}
 			d := v.Declaration
-			if err := ids.Delete(historyKey(v.QRID, &d, rec)); err != nil {
-				return err
+			// The entries are in this build's form or, written by an earlier build, in the
+			// legacy one: delete both.
+			for _, k := range [][]byte{historyKey(v.QRID, &d, rec), legacyHistoryKey(v.QRID, &d, rec)} {
+				if err := ids.Delete(k); err != nil {
+					return err
+				}
 			}
 			if d.Source.SubjectID != "" {
-				if err := tx.Bucket(bucketBySubject).Delete(subjectKey(&d, rec)); err != nil {
-					return err
+				for _, k := range [][]byte{subjectKey(&d), legacySubjectKey(&d, rec)} {
+					if err := tx.Bucket(bucketBySubject).Delete(k); err != nil {
+						return err
+					}
 				}
 			}
 			if err := versions.Delete(rec); err != nil {
@@ -117,9 +123,9 @@ func rebuild(tx *bolt.Tx, qrid string) error {
 	prefix := tagged(qrid, tagHistory, 0)
 	versions := tx.Bucket(bucketVersions)
 	c := ids.Cursor()
-	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
+	for k, val := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, val = c.Next() {
 		var ver version
-		if err := decodeVersion(versions.Get(rec), &ver); err != nil {
+		if err := decodeVersion(versions.Get(historyRecord(prefix, k, val)), &ver); err != nil {
 			return err
 		}
 		v, _ = store.Apply(v, store.Accepted{Declaration: ver.Declaration, QRID: qrid, Verified: ver.Verified})

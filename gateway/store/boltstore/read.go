@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -49,13 +51,16 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 		versions := tx.Bucket(bucketVersions)
 		prefix := tagged(qrid, tagHistory, 0)
 		c := tx.Bucket(bucketIdentities).Cursor()
-		for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
+		for k, val := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, val = c.Next() {
 			var v version
-			if err := decodeVersion(versions.Get(rec), &v); err != nil {
+			if err := decodeVersion(versions.Get(historyRecord(prefix, k, val)), &v); err != nil {
 				return err
 			}
 			out = append(out, v.Declaration)
 		}
+		// Keys order versions declared at the same time by record key (by version first in
+		// entries of earlier builds): sort them as the interface and the Redis store do.
+		sortHistory(out)
 		if len(out) == 0 {
 			return errs.Errorf(errs.NotFound, op, "no identity with this QR id")
 		}
@@ -278,4 +283,21 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 		return addCount(tx.Bucket(bucketCounters), store.PassageCount(p))
 	})
 	return dup, err
+}
+
+// sortHistory orders declarations oldest first: declared time, then source version, then
+// platform and record id (the order of the history keys of earlier builds).
+func sortHistory(ds []canonical.Declaration) {
+	slices.SortStableFunc(ds, func(a, b canonical.Declaration) int {
+		if c := a.DeclaredAt.Compare(b.DeclaredAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source.Version, b.Source.Version); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Source.Platform), string(b.Source.Platform)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source.RecordID, b.Source.RecordID)
+	})
 }

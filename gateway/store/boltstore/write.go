@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -120,7 +121,7 @@ func prepare(it store.Item) prepared {
 		p.version = encodeVersion(version{QRID: a.QRID, Verified: a.Verified, Declaration: *d})
 		p.history = historyKey(a.QRID, d, p.rec)
 		if d.Source.SubjectID != "" {
-			p.subject = subjectKey(d, p.rec)
+			p.subject = subjectKey(d)
 		}
 		p.timed = timedKey(d.DeclaredAt, p.rec)
 	}
@@ -216,7 +217,7 @@ func (w *writeTx) putVersion(p *prepared, ver, history []byte) error {
 	if err := w.versions.Put(p.rec, ver); err != nil {
 		return err
 	}
-	if err := w.ids.Put(history, p.rec); err != nil {
+	if err := w.ids.Put(history, nil); err != nil {
 		return err
 	}
 	if p.subject != nil {
@@ -258,12 +259,17 @@ func (w *writeTx) absorb(weak, target string) error {
 			return err
 		}
 	}
-	// The weak identity's versions move to target and are merged into its view.
+	// The weak identity's versions move to target (under history keys of this build's
+	// form) and are merged into its view.
 	type moved struct{ key, rec []byte }
 	var ms []moved
 	prefix = tagged(weak, tagHistory, 0)
 	c = w.ids.Cursor()
-	for k, rec := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, rec = c.Next() {
+	for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+		rec := historyRecord(prefix, k, v)
+		if rec == nil {
+			return fmt.Errorf("history entry %q of %s has no record key", k, weak)
+		}
 		ms = append(ms, moved{clone(k), clone(rec)})
 	}
 	for _, m := range ms {
@@ -278,7 +284,7 @@ func (w *writeTx) absorb(weak, target string) error {
 		if err := w.ids.Delete(m.key); err != nil {
 			return err
 		}
-		if err := w.ids.Put(append(tagged(target, tagHistory, len(m.key)-len(prefix)), m.key[len(prefix):]...), m.rec); err != nil {
+		if err := w.ids.Put(historyKey(target, &v.Declaration, m.rec), nil); err != nil {
 			return err
 		}
 		if err := w.apply(store.Accepted{Declaration: v.Declaration, QRID: target, Verified: v.Verified}); err != nil {
