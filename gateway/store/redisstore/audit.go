@@ -258,11 +258,11 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 		buf = append(buf, '|')
 		buf = appendStampNs(buf, ns)
 		buf = append(buf, '|')
-		buf = append(buf, bucketText(b)...)
+		buf = appendBucketText(buf, b)
 		buf = append(buf, '|')
 		buf = appendRandomID(buf)
 		buf = append(buf, '|')
-		buf = append(buf, encodeAccess(a)...)
+		buf = appendAccess(buf, a)
 		if byBucket[b] == nil {
 			byBucket[b] = []any{"zadd", s.k.accessIndex(b)}
 		}
@@ -304,6 +304,11 @@ func appendRandomID(b []byte) []byte {
 }
 
 func bucketText(b int) string { return strconv.Itoa(10000 + b)[1:] }
+
+// appendBucketText appends bucketText(b) to buf.
+func appendBucketText(buf []byte, b int) []byte {
+	return append(buf, byte('0'+b/1000%10), byte('0'+b/100%10), byte('0'+b/10%10), byte('0'+b%10))
+}
 
 // AccessLog returns accesses, newest first, paged. Accesses of a QR id (by one principal or
 // any) are read from the QR id's members; the others from chunks and, written by earlier

@@ -445,8 +445,11 @@ func decodeRejected(b string) (store.Rejected, error) {
 	return r, d.done()
 }
 
-func encodeAccess(a *store.Access) []byte {
-	e := enc{b: make([]byte, 0, 96)}
+func encodeAccess(a *store.Access) []byte { return appendAccess(make([]byte, 0, 96), a) }
+
+// appendAccess appends encodeAccess(a) to b.
+func appendAccess(b []byte, a *store.Access) []byte {
+	e := enc{b: b}
 	e.b = append(e.b, fmtAccess)
 	e.t(a.At)
 	e.s(a.Principal)

@@ -248,3 +248,11 @@ func TestVersionText(t *testing.T) {
 		}
 	}
 }
+
+func TestBucketText(t *testing.T) {
+	for b := 0; b < buckets; b++ {
+		if got := string(appendBucketText(nil, b)); got != bucketText(b) {
+			t.Fatalf("appendBucketText(%d) = %q, want %q", b, got, bucketText(b))
+		}
+	}
+}
