@@ -139,7 +139,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, purgeChunk: defaultPurgeChunk}, nil
+	return &Store{db: db, now: now, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}}, nil
 }
 
 // Close closes the file; it is safe to call twice.

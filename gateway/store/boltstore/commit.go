@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -10,25 +11,36 @@ import (
 
 // group commits concurrent writes together: while one transaction runs, the writes that
 // arrive wait, and the first of them then runs them all in the next transaction (one commit,
-// one fsync). Unlike bbolt's Batch it waits for no timer: a write alone commits at once.
+// one fsync). Writes that arrive while a transaction still runs its writes join it, up to
+// maxItems items: the callers its previous commit released come back while it runs, so it
+// commits more at once (four ingest streams: about 4,000 declarations a commit instead of
+// 2,400, and fewer pages written for each). Unlike bbolt's Batch it waits for no timer: a
+// write alone commits at once.
 type group struct {
-	mu      sync.Mutex
-	busy    bool // a transaction of the group is running
-	waiting []*call
-	commits atomic.Int64 // transactions run, for benchmarks
+	mu       sync.Mutex
+	busy     bool // a transaction of the group is running
+	waiting  []*call
+	maxItems int          // most items a transaction takes in from waiting writes
+	commits  atomic.Int64 // transactions run, for benchmarks
 }
+
+// defaultGroupItems bounds the items (declarations, accesses) of one transaction that joins
+// writes arriving while it runs, and so its memory and its first caller's wait.
+const defaultGroupItems = 10_000
 
 // call is one write waiting in the group.
 type call struct {
 	fn   func(*bolt.Tx) error
+	n    int // items it writes
 	err  error
 	wake chan bool // one value: true to run the next transaction, false when err is set
 }
 
-// commit runs fn in a write transaction, together with the writes that wait with it. fn may
-// run more than once (a transaction it shared failed): it must start afresh each time.
-func (s *Store) commit(fn func(*bolt.Tx) error) error {
-	c := &call{fn: fn, wake: make(chan bool, 1)}
+// commit runs fn, which writes n items, in a write transaction, together with the writes
+// that wait with it. fn may run more than once (a transaction it shared failed): it must
+// start afresh each time.
+func (s *Store) commit(n int, fn func(*bolt.Tx) error) error {
+	c := &call{fn: fn, n: n, wake: make(chan bool, 1)}
 	g := &s.group
 	g.mu.Lock()
 	g.waiting = append(g.waiting, c)
@@ -56,20 +68,40 @@ func (s *Store) commit(fn func(*bolt.Tx) error) error {
 	return c.err
 }
 
-// runCalls commits calls in one transaction. A call whose fn fails is taken out and run in a
-// transaction of its own, so that its error is its own, and the others run again without it.
+// join takes the waiting writes, in order, that fit in room items.
+func (g *group) join(room int) []*call {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := 0
+	for ; i < len(g.waiting) && g.waiting[i].n <= room; i++ {
+		room -= g.waiting[i].n
+	}
+	taken := slices.Clone(g.waiting[:i])
+	g.waiting = slices.Delete(g.waiting, 0, i)
+	return taken
+}
+
+// runCalls commits calls, and the writes that join them, in one transaction. A call whose fn
+// fails is taken out and run in a transaction of its own, so that its error is its own, and
+// the others run again without it.
 func (s *Store) runCalls(calls []*call) {
 	for len(calls) > 0 {
 		s.group.commits.Add(1)
 		failed := -1
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for i, c := range calls {
-				if err := safely(c.fn, tx); err != nil {
+			items := 0
+			for i := 0; ; i++ {
+				if i == len(calls) {
+					if calls = append(calls, s.group.join(s.group.maxItems-items)...); i == len(calls) {
+						return nil
+					}
+				}
+				items += calls[i].n
+				if err := safely(calls[i].fn, tx); err != nil {
 					failed = i
 					return err
 				}
 			}
-			return nil
 		})
 		if failed >= 0 && len(calls) > 1 {
 			c := calls[failed]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestCommitGroupIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errsOut[i] = s.commit(func(tx *bolt.Tx) error {
+			errsOut[i] = s.commit(1, func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketCursors)
 				// A rerun starts afresh: the transaction it put into was rolled back.
 				if b.Get(fmt.Appendf(nil, "k%d", i)) != nil {
@@ -59,6 +60,70 @@ func TestCommitGroupIsolatesFailures(t *testing.T) {
 			}
 			if stored := tx.Bucket(bucketCursors).Get(fmt.Appendf(nil, "k%d", i)) != nil; stored == failed {
 				t.Errorf("write %d: stored = %v, failed = %v", i, stored, failed)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitGroupTakesWritesArrivingWhileItRuns: writes that arrive while a transaction runs
+// its writes are committed in it, up to the group's bound; the rest wait for the next one.
+func TestCommitGroupTakesWritesArrivingWhileItRuns(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "group.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.group.maxItems = 5
+	var mu sync.Mutex
+	txOf := map[string]int{} // key → the transaction that wrote it
+	put := func(k string) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			mu.Lock()
+			txOf[k] = tx.ID()
+			mu.Unlock()
+			return tx.Bucket(bucketCursors).Put([]byte(k), []byte("v"))
+		}
+	}
+	// The first write holds its transaction until three more (2, 2 and 1 items) wait.
+	var wg sync.WaitGroup
+	late := []struct {
+		k string
+		n int
+	}{{"b", 2}, {"c", 2}, {"d", 1}}
+	errsOut := make([]error, len(late))
+	first := s.commit(1, func(tx *bolt.Tx) error {
+		for i, l := range late {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errsOut[i] = s.commit(l.n, put(l.k))
+			}()
+			for waiting := 0; waiting <= i; { // until it waits (no sleep: it will)
+				runtime.Gosched()
+				s.group.mu.Lock()
+				waiting = len(s.group.waiting)
+				s.group.mu.Unlock()
+			}
+		}
+		return put("a")(tx)
+	})
+	wg.Wait()
+	if first != nil || errors.Join(errsOut...) != nil {
+		t.Fatalf("errors: %v, %v", first, errsOut)
+	}
+	// a (1 item), b and c (4) fill the first transaction; d runs in a second.
+	if txOf["b"] != txOf["a"] || txOf["c"] != txOf["a"] || txOf["d"] == txOf["a"] {
+		t.Errorf("transactions of a, b, c, d: %d %d %d %d; want b and c in a's, d in another",
+			txOf["a"], txOf["b"], txOf["c"], txOf["d"])
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for _, k := range []string{"a", "b", "c", "d"} {
+			if tx.Bucket(bucketCursors).Get([]byte(k)) == nil {
+				t.Errorf("%s not stored", k)
 			}
 		}
 		return nil

@@ -206,7 +206,7 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	if err := ctx.Err(); err != nil {
 		return errs.E(errs.Transient, op, err)
 	}
-	return classify(op, s.commit(func(tx *bolt.Tx) error {
+	return classify(op, s.commit(len(as), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccess)
 		for _, a := range as {
 			seq, err := b.NextSequence()

@@ -56,7 +56,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 		}
 		return w.flush()
 	}
-	if err := classify(op, s.commit(fn)); err != nil {
+	if err := classify(op, s.commit(len(items), fn)); err != nil {
 		return nil, err
 	}
 	return results, nil
