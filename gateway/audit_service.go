@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
@@ -125,6 +126,9 @@ func (s *auditService) GetHistory(ctx context.Context, req *lienthongv1.GetHisto
 	reason := strings.TrimSpace(req.GetReason())
 	if len(reason) < 5 {
 		vs = append(vs, canonical.Violation{Field: "reason", Reason: canonical.ReasonRequired, Message: "say why this person's history is read (at least 5 characters); it is logged"})
+	}
+	if !utf8.ValidString(reason) {
+		vs = append(vs, canonical.Violation{Field: "reason", Reason: canonical.ReasonInvalidUTF8, Message: "the text is not valid UTF-8"})
 	}
 	if len(reason) > 500 {
 		vs = append(vs, canonical.Violation{Field: "reason", Reason: canonical.ReasonTooLong, Message: "at most 500 characters"})

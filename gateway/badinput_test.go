@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lienthong/lienthong/adapters/bluezone"
@@ -302,6 +300,7 @@ func TestBadInputMatrix(t *testing.T) {
 		{name: "lookup chip-card QR with a control character in the name", call: lookupQR(strings.Replace(chip, an.name, "Nguyễn\x07Văn An", 1)), code: codes.InvalidArgument, violation: "qr:malformed"},
 		// The contract bounds a QR at 2 KiB; qr.Parse reports a longer one as malformed
 		// (a checkpoint cannot do anything different with the two).
+		{name: "lookup QR that is not UTF-8", call: lookupQR("\xff\xfe\xfd"), code: codes.InvalidArgument, violation: "qr:malformed"},
 		{name: "lookup 3 KiB QR", call: lookupQR(strings.Repeat("A", 3<<10)), code: codes.InvalidArgument, violation: "qr:malformed"},
 
 		// --- Partner declarations: a bad item is rejected alone with its reason.
@@ -314,13 +313,14 @@ func TestBadInputMatrix(t *testing.T) {
 		// 10 MB is over the gRPC message limit (8 MiB): refused before decoding.
 		{name: "name of 10 MB", call: submitAs(tk, binhDecl("BAD-10mb", func(d *lienthongv1.Declaration) { d.Person.FullName = strings.Repeat("a", 10<<20) })),
 			code: codes.ResourceExhausted},
-		// Protobuf strings must be UTF-8: grpc-go refuses the message while decoding it, before
-		// the gateway sees it, and answers INTERNAL (its fixed code for an undecodable request).
-		// Nothing is stored; partners that send raw bytes use the native formats, where an
-		// invalid name is rejected alone with invalid_utf8 (cases below).
-		{name: "name that is not UTF-8 over gRPC", call: func(t *testing.T) answer {
-			return answer{err: invokeRaw(t, tk, binhDecl("BAD-utf8", func(d *lienthongv1.Declaration) { d.Person.FullName = "Tr\u1ea7n XXXX" }), "XXXX", "\xff\xfe\xfd\xfc")}
-		}, code: codes.Internal},
+		// The contract does not check UTF-8 while decoding (utf8_validation = NONE): a
+		// declaration whose text is not UTF-8 is rejected alone, naming the field, and the good
+		// one beside it is stored (a proto3 decoder would have refused the whole request).
+		{name: "name that is not UTF-8 over gRPC", call: submitAs(tk, binhDecl("UTF8-GOOD", func(*lienthongv1.Declaration) {}),
+			binhDecl("BAD-utf8", func(d *lienthongv1.Declaration) { d.Person.FullName = "Tr\xffn Th\xc3 B\xccnh" })),
+			items: []string{"accepted", "rejected:person.full_name:invalid_utf8"}, delta: map[string]int64{"tokhaiyte accepted": 1, "tokhaiyte rejected:invalid_utf8": 1}},
+		{name: "record id that is not UTF-8", call: submitAs(tk, binhDecl("BAD-\xff\xfe", func(*lienthongv1.Declaration) {})),
+			items: []string{"rejected:source.record_id:invalid_utf8"}, delta: map[string]int64{"tokhaiyte rejected:invalid_utf8": 1}},
 		{name: "declared_at missing", call: submitAs(tk, binhDecl("BAD-noat", func(d *lienthongv1.Declaration) { d.DeclaredAt = nil })),
 			items: []string{"rejected:declared_at:required"}, delta: map[string]int64{"tokhaiyte rejected:required": 1}},
 		{name: "declared_at negative", call: submitAs(tk, binhDecl("BAD-negat", func(d *lienthongv1.Declaration) { d.DeclaredAt = &timestamppb.Timestamp{Seconds: -86400} })),
@@ -401,6 +401,10 @@ func TestBadInputMatrix(t *testing.T) {
 			_, err := min.audit.GetHistory(ctx(t), &lienthongv1.GetHistoryRequest{QrId: h.qridOf(an)})
 			return answer{err: err}
 		}, code: codes.InvalidArgument, violation: "reason:required"},
+		{name: "history with a reason that is not UTF-8", call: func(t *testing.T) answer {
+			_, err := min.audit.GetHistory(ctx(t), &lienthongv1.GetHistoryRequest{QrId: h.qridOf(an), Reason: "case \xff\xfe 42"})
+			return answer{err: err}
+		}, code: codes.InvalidArgument, violation: "reason:invalid_utf8"},
 		{name: "history of a malformed QR id", call: func(t *testing.T) answer {
 			_, err := min.audit.GetHistory(ctx(t), &lienthongv1.GetHistoryRequest{QrId: "not a qr id", Reason: "case 42"})
 			return answer{err: err}
@@ -548,30 +552,6 @@ func itemMatches(got, want string) bool {
 		}
 	}
 	return false
-}
-
-// rawCodec sends a request's bytes as they are, so a test can send what a proto encoder would
-// refuse to produce.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) { return v.([]byte), nil }
-func (rawCodec) Unmarshal(b []byte, v any) error {
-	*(v.(*[]byte)) = append([]byte(nil), b...)
-	return nil
-}
-func (rawCodec) Name() string { return "proto" }
-
-// invokeRaw submits d with the bytes of placeholder in its encoding replaced by raw (of the
-// same length).
-func invokeRaw(t *testing.T, c client, d *lienthongv1.Declaration, placeholder, raw string) error {
-	t.Helper()
-	b, err := proto.Marshal(&lienthongv1.SubmitDeclarationsRequest{Declarations: []*lienthongv1.Declaration{d}})
-	if err != nil || len(placeholder) != len(raw) || !bytes.Contains(b, []byte(placeholder)) {
-		t.Fatalf("encoding the request: %v", err)
-	}
-	b = bytes.Replace(b, []byte(placeholder), []byte(raw), 1)
-	var out []byte
-	return c.conn.Invoke(ctx(t), lienthongv1.IngestService_SubmitDeclarations_FullMethodName, b, &out, grpc.ForceCodec(rawCodec{}))
 }
 
 // ncRecord is one NCOVI record about Bình, declared 30 minutes before now.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -137,7 +138,7 @@ func itemResults(batch []canonical.Declaration, rs []adapters.Result) (out []*li
 	for i, r := range rs {
 		out[i] = &lienthongv1.ItemResult{
 			Index:      int32(i),
-			RecordId:   batch[i].Source.RecordID,
+			RecordId:   strings.ToValidUTF8(batch[i].Source.RecordID, "\uFFFD"), // answers are UTF-8 (validutf8.go)
 			Outcome:    outcomeToPB(r.Outcome),
 			QrId:       r.QRID,
 			SignedQr:   r.SignedQR,

@@ -9,8 +9,10 @@ import (
 
 // validUTF8 replaces invalid UTF-8 in every string field of m, recursively, with U+FFFD. A
 // rejected declaration keeps the text that broke the invalid_utf8 rule as the store holds it
-// (the Redis store keeps the bytes, the embedded store's JSON already replaced them), and a
-// proto string field that is not UTF-8 fails the whole answer's marshaling.
+// (the Redis store keeps the bytes, the embedded store's JSON already replaced them). The
+// contract does not check UTF-8 while coding (so that one bad declaration is rejected alone),
+// but the clients that read answers may be built from proto3 copies of it, whose decoders
+// refuse a string that is not UTF-8: every answer's text is UTF-8.
 func validUTF8(m protoreflect.Message) {
 	fix := func(v protoreflect.Value) (protoreflect.Value, bool) {
 		if s := v.String(); !utf8.ValidString(s) {

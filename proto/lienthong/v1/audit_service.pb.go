@@ -83,25 +83,25 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 type GetStatisticsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only declarations of this platform (passages have none and are left out when set).
-	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,1,opt,name=platform" json:"platform,omitempty"`
 	// Only rejections with this reason code (see Violation.reason); passages and accepted
 	// declarations are left out when set.
-	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason" json:"reason,omitempty"`
 	// The first day counted, "YYYY-MM-DD" in Asia/Ho_Chi_Minh, inclusive; empty for no lower
 	// bound.
-	FromDay string `protobuf:"bytes,3,opt,name=from_day,json=fromDay,proto3" json:"from_day,omitempty"`
+	FromDay string `protobuf:"bytes,3,opt,name=from_day,json=fromDay" json:"from_day,omitempty"`
 	// The last day counted, "YYYY-MM-DD" in Asia/Ho_Chi_Minh, inclusive; empty for no upper
 	// bound.
-	ToDay string `protobuf:"bytes,4,opt,name=to_day,json=toDay,proto3" json:"to_day,omitempty"`
+	ToDay string `protobuf:"bytes,4,opt,name=to_day,json=toDay" json:"to_day,omitempty"`
 	// Only declarations whose address is in this province: a 2-digit GSO code of
 	// province_code_set (passages have no province and are left out when set).
-	Province string `protobuf:"bytes,5,opt,name=province,proto3" json:"province,omitempty"`
+	Province string `protobuf:"bytes,5,opt,name=province" json:"province,omitempty"`
 	// The code set of province: CODE_SET_2021 matches the code as declared; CODE_SET_2025
 	// matches every 2021 province merged into it (e.g. "79" covers 74, 77 and 79). Required
 	// when province is set.
-	ProvinceCodeSet CodeSet `protobuf:"varint,6,opt,name=province_code_set,json=provinceCodeSet,proto3,enum=lienthong.v1.CodeSet" json:"province_code_set,omitempty"`
+	ProvinceCodeSet CodeSet `protobuf:"varint,6,opt,name=province_code_set,json=provinceCodeSet,enum=lienthong.v1.CodeSet" json:"province_code_set,omitempty"`
 	// Only passages at this station (declarations have no station and are left out when set).
-	StationId     string `protobuf:"bytes,7,opt,name=station_id,json=stationId,proto3" json:"station_id,omitempty"`
+	StationId     string `protobuf:"bytes,7,opt,name=station_id,json=stationId" json:"station_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,9 +190,9 @@ func (x *GetStatisticsRequest) GetStationId() string {
 type GetStatisticsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Declarations per day, platform, outcome, reason and province.
-	DeclarationCounts []*DeclarationCount `protobuf:"bytes,1,rep,name=declaration_counts,json=declarationCounts,proto3" json:"declaration_counts,omitempty"`
+	DeclarationCounts []*DeclarationCount `protobuf:"bytes,1,rep,name=declaration_counts,json=declarationCounts" json:"declaration_counts,omitempty"`
 	// Passages per day, station and decision.
-	PassageCounts []*PassageCount `protobuf:"bytes,2,rep,name=passage_counts,json=passageCounts,proto3" json:"passage_counts,omitempty"`
+	PassageCounts []*PassageCount `protobuf:"bytes,2,rep,name=passage_counts,json=passageCounts" json:"passage_counts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -245,20 +245,20 @@ func (x *GetStatisticsResponse) GetPassageCounts() []*PassageCount {
 type DeclarationCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The day the declarations were declared, "YYYY-MM-DD" in Asia/Ho_Chi_Minh.
-	Day string `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	Day string `protobuf:"bytes,1,opt,name=day" json:"day,omitempty"`
 	// The platform they came from.
-	Platform string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,2,opt,name=platform" json:"platform,omitempty"`
 	// OUTCOME_ACCEPTED or OUTCOME_REJECTED.
-	Outcome Outcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=lienthong.v1.Outcome" json:"outcome,omitempty"`
+	Outcome Outcome `protobuf:"varint,3,opt,name=outcome,enum=lienthong.v1.Outcome" json:"outcome,omitempty"`
 	// For OUTCOME_REJECTED, one reason code; a declaration that broke several rules counts once
 	// under each of its reasons. Empty for OUTCOME_ACCEPTED.
-	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason" json:"reason,omitempty"`
 	// The province's 2021 GSO code as declared; empty when unknown.
-	Province string `protobuf:"bytes,5,opt,name=province,proto3" json:"province,omitempty"`
+	Province string `protobuf:"bytes,5,opt,name=province" json:"province,omitempty"`
 	// The 2025 code that succeeds province; empty when unknown.
-	SuccessorProvince string `protobuf:"bytes,6,opt,name=successor_province,json=successorProvince,proto3" json:"successor_province,omitempty"`
+	SuccessorProvince string `protobuf:"bytes,6,opt,name=successor_province,json=successorProvince" json:"successor_province,omitempty"`
 	// How many.
-	Count         int64 `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	Count         int64 `protobuf:"varint,7,opt,name=count" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,13 +346,13 @@ func (x *DeclarationCount) GetCount() int64 {
 type PassageCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The day of the passages, "YYYY-MM-DD" in Asia/Ho_Chi_Minh.
-	Day string `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	Day string `protobuf:"bytes,1,opt,name=day" json:"day,omitempty"`
 	// The station.
-	StationId string `protobuf:"bytes,2,opt,name=station_id,json=stationId,proto3" json:"station_id,omitempty"`
+	StationId string `protobuf:"bytes,2,opt,name=station_id,json=stationId" json:"station_id,omitempty"`
 	// What the station decided.
-	Decision Decision `protobuf:"varint,3,opt,name=decision,proto3,enum=lienthong.v1.Decision" json:"decision,omitempty"`
+	Decision Decision `protobuf:"varint,3,opt,name=decision,enum=lienthong.v1.Decision" json:"decision,omitempty"`
 	// How many.
-	Count         int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Count         int64 `protobuf:"varint,4,opt,name=count" json:"count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -419,16 +419,16 @@ func (x *PassageCount) GetCount() int64 {
 type ListInconsistenciesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only persons whose platforms disagree on this field; COMPARED_FIELD_UNSPECIFIED for any.
-	Field ComparedField `protobuf:"varint,1,opt,name=field,proto3,enum=lienthong.v1.ComparedField" json:"field,omitempty"`
+	Field ComparedField `protobuf:"varint,1,opt,name=field,enum=lienthong.v1.ComparedField" json:"field,omitempty"`
 	// With platform_b: only disagreements between these two platforms (in either order);
 	// empty for any pair.
-	PlatformA string `protobuf:"bytes,2,opt,name=platform_a,json=platformA,proto3" json:"platform_a,omitempty"`
+	PlatformA string `protobuf:"bytes,2,opt,name=platform_a,json=platformA" json:"platform_a,omitempty"`
 	// The other platform of the pair; set both or neither.
-	PlatformB string `protobuf:"bytes,3,opt,name=platform_b,json=platformB,proto3" json:"platform_b,omitempty"`
+	PlatformB string `protobuf:"bytes,3,opt,name=platform_b,json=platformB" json:"platform_b,omitempty"`
 	// The page size: default 100, at most 1,000.
-	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
 	// The previous answer's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -502,9 +502,9 @@ func (x *ListInconsistenciesRequest) GetPageToken() string {
 type ListInconsistenciesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The persons, in a stable order.
-	Identities []*InconsistentIdentity `protobuf:"bytes,1,rep,name=identities,proto3" json:"identities,omitempty"`
+	Identities []*InconsistentIdentity `protobuf:"bytes,1,rep,name=identities" json:"identities,omitempty"`
 	// The token of the next page; empty on the last page.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,14 +557,14 @@ func (x *ListInconsistenciesResponse) GetNextPageToken() string {
 type InconsistentIdentity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's QR id.
-	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// True when the identity is keyed by an identity document (not by phone, name and birth
 	// year).
-	Verified bool `protobuf:"varint,2,opt,name=verified,proto3" json:"verified,omitempty"`
+	Verified bool `protobuf:"varint,2,opt,name=verified" json:"verified,omitempty"`
 	// Every disagreement, sorted by field then platform pair.
-	Inconsistencies []*Inconsistency `protobuf:"bytes,3,rep,name=inconsistencies,proto3" json:"inconsistencies,omitempty"`
+	Inconsistencies []*Inconsistency `protobuf:"bytes,3,rep,name=inconsistencies" json:"inconsistencies,omitempty"`
 	// Each platform's newest declaration with the compared values, sorted by platform.
-	Platforms     []*ComparedValues `protobuf:"bytes,4,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	Platforms     []*ComparedValues `protobuf:"bytes,4,rep,name=platforms" json:"platforms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -631,10 +631,10 @@ func (x *InconsistentIdentity) GetPlatforms() []*ComparedValues {
 type GetHistoryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's QR id (an alias QR id is followed to the person). Required.
-	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// Why the history is read (for example a case number), written to the access log.
 	// Required: empty is INVALID_ARGUMENT.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason        string `protobuf:"bytes,2,opt,name=reason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -687,10 +687,10 @@ func (x *GetHistoryRequest) GetReason() string {
 type GetHistoryResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's QR id (after following an alias).
-	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// Every stored declaration version from every platform, complete, oldest first by declared
 	// time. Rejected declarations are not included (see ListRejections).
-	Declarations  []*Declaration `protobuf:"bytes,2,rep,name=declarations,proto3" json:"declarations,omitempty"`
+	Declarations  []*Declaration `protobuf:"bytes,2,rep,name=declarations" json:"declarations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -743,13 +743,13 @@ func (x *GetHistoryResponse) GetDeclarations() []*Declaration {
 type ListAccessLogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only reads of this person; empty for any.
-	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// Only reads by this principal; empty for any.
-	Principal string `protobuf:"bytes,2,opt,name=principal,proto3" json:"principal,omitempty"`
+	Principal string `protobuf:"bytes,2,opt,name=principal" json:"principal,omitempty"`
 	// The page size: default 100, at most 1,000.
-	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
 	// The previous answer's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,9 +816,9 @@ func (x *ListAccessLogRequest) GetPageToken() string {
 type ListAccessLogResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The accesses, newest first.
-	Accesses []*Access `protobuf:"bytes,1,rep,name=accesses,proto3" json:"accesses,omitempty"`
+	Accesses []*Access `protobuf:"bytes,1,rep,name=accesses" json:"accesses,omitempty"`
 	// The token of the next page; empty on the last page.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -871,17 +871,17 @@ func (x *ListAccessLogResponse) GetNextPageToken() string {
 type Access struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// When.
-	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at" json:"at,omitempty"`
 	// The caller's principal id.
-	Principal string `protobuf:"bytes,2,opt,name=principal,proto3" json:"principal,omitempty"`
+	Principal string `protobuf:"bytes,2,opt,name=principal" json:"principal,omitempty"`
 	// The caller's role.
-	Role Role `protobuf:"varint,3,opt,name=role,proto3,enum=lienthong.v1.Role" json:"role,omitempty"`
+	Role Role `protobuf:"varint,3,opt,name=role,enum=lienthong.v1.Role" json:"role,omitempty"`
 	// What was done: "lookup" (CheckpointService.Lookup) or "history" (GetHistory).
-	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	Action string `protobuf:"bytes,4,opt,name=action" json:"action,omitempty"`
 	// Whose data was read.
-	QrId string `protobuf:"bytes,5,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,5,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// The reason the caller gave (history reads); empty for lookups.
-	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason        string `protobuf:"bytes,6,opt,name=reason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -962,14 +962,14 @@ func (x *Access) GetReason() string {
 type ListRejectionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only rejections of this platform; empty for any.
-	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,1,opt,name=platform" json:"platform,omitempty"`
 	// Only rejections with a violation of this reason code (see Violation.reason); empty for
 	// any.
-	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason" json:"reason,omitempty"`
 	// The page size: default 100, at most 1,000.
-	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
 	// The previous answer's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1036,9 +1036,9 @@ func (x *ListRejectionsRequest) GetPageToken() string {
 type ListRejectionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rejections, newest first.
-	Rejections []*Rejection `protobuf:"bytes,1,rep,name=rejections,proto3" json:"rejections,omitempty"`
+	Rejections []*Rejection `protobuf:"bytes,1,rep,name=rejections" json:"rejections,omitempty"`
 	// The token of the next page; empty on the last page.
-	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1091,9 +1091,9 @@ func (x *ListRejectionsResponse) GetNextPageToken() string {
 type Rejection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The declaration as decoded and normalized (fields that could not be decoded are empty).
-	Declaration *Declaration `protobuf:"bytes,1,opt,name=declaration,proto3" json:"declaration,omitempty"`
+	Declaration *Declaration `protobuf:"bytes,1,opt,name=declaration" json:"declaration,omitempty"`
 	// Every rule it broke.
-	Violations    []*Violation `protobuf:"bytes,2,rep,name=violations,proto3" json:"violations,omitempty"`
+	Violations    []*Violation `protobuf:"bytes,2,rep,name=violations" json:"violations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1241,8 +1241,8 @@ const file_lienthong_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
 	"GetHistory\x12\x1f.lienthong.v1.GetHistoryRequest\x1a .lienthong.v1.GetHistoryResponse\x12X\n" +
 	"\rListAccessLog\x12\".lienthong.v1.ListAccessLogRequest\x1a#.lienthong.v1.ListAccessLogResponse\x12[\n" +
-	"\x0eListRejections\x12#.lienthong.v1.ListRejectionsRequest\x1a$.lienthong.v1.ListRejectionsResponseB\xb5\x01\n" +
-	"\x10com.lienthong.v1B\x11AuditServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\x0eListRejections\x12#.lienthong.v1.ListRejectionsRequest\x1a$.lienthong.v1.ListRejectionsResponseB\xbc\x01\n" +
+	"\x10com.lienthong.v1B\x11AuditServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_audit_service_proto_rawDescOnce sync.Once

@@ -155,7 +155,7 @@ type LookupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The QR's text exactly as the scanner read it (surrounding spaces and line ends are
 	// ignored), at most 2 KiB.
-	Qr            string `protobuf:"bytes,1,opt,name=qr,proto3" json:"qr,omitempty"`
+	Qr            string `protobuf:"bytes,1,opt,name=qr" json:"qr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -201,25 +201,25 @@ func (x *LookupRequest) GetQr() string {
 type LookupResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's status; decide by this first.
-	Status Status `protobuf:"varint,1,opt,name=status,proto3,enum=lienthong.v1.Status" json:"status,omitempty"`
+	Status Status `protobuf:"varint,1,opt,name=status,enum=lienthong.v1.Status" json:"status,omitempty"`
 	// The person's QR id; empty when the QR names no identity the gateway can key (for example
 	// a 1405 QR whose document number is masked and whose QID is not a gateway QR id).
-	QrId string `protobuf:"bytes,2,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,2,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// Which form of QR was scanned.
-	QrForm QRForm `protobuf:"varint,3,opt,name=qr_form,json=qrForm,proto3,enum=lienthong.v1.QRForm" json:"qr_form,omitempty"`
+	QrForm QRForm `protobuf:"varint,3,opt,name=qr_form,json=qrForm,enum=lienthong.v1.QRForm" json:"qr_form,omitempty"`
 	// Who the person is, in the minimal form a checkpoint needs to recognise them; unset for
 	// STATUS_NONE.
-	Person *PersonSummary `protobuf:"bytes,4,opt,name=person,proto3" json:"person,omitempty"`
+	Person *PersonSummary `protobuf:"bytes,4,opt,name=person" json:"person,omitempty"`
 	// The newest declaration of the person across all platforms (by declared time); unset for
 	// STATUS_NONE. Status is computed from it.
-	Newest *DeclarationSummary `protobuf:"bytes,5,opt,name=newest,proto3" json:"newest,omitempty"`
+	Newest *DeclarationSummary `protobuf:"bytes,5,opt,name=newest" json:"newest,omitempty"`
 	// The platforms that know the person (each has at least one accepted declaration), sorted.
-	Platforms []string `protobuf:"bytes,6,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	Platforms []string `protobuf:"bytes,6,rep,name=platforms" json:"platforms,omitempty"`
 	// Warnings about the identity, shown beside the status.
-	Flags *LookupFlags `protobuf:"bytes,7,opt,name=flags,proto3" json:"flags,omitempty"`
+	Flags *LookupFlags `protobuf:"bytes,7,opt,name=flags" json:"flags,omitempty"`
 	// Until when the status holds: newest.declared_at plus the validity window (72 hours by
 	// default). In the past for STATUS_STALE; unset for STATUS_NONE.
-	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=valid_until,json=validUntil" json:"valid_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,11 +315,11 @@ type LookupFlags struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when the identity is keyed by phone, name and birth year, not by an identity
 	// document: check the person's papers.
-	UnverifiedIdentity bool `protobuf:"varint,1,opt,name=unverified_identity,json=unverifiedIdentity,proto3" json:"unverified_identity,omitempty"`
+	UnverifiedIdentity bool `protobuf:"varint,1,opt,name=unverified_identity,json=unverifiedIdentity" json:"unverified_identity,omitempty"`
 	// True when the platforms' newest declarations about the person disagree.
-	Inconsistent bool `protobuf:"varint,2,opt,name=inconsistent,proto3" json:"inconsistent,omitempty"`
+	Inconsistent bool `protobuf:"varint,2,opt,name=inconsistent" json:"inconsistent,omitempty"`
 	// The fields on which they disagree, sorted, each once.
-	InconsistentFields []ComparedField `protobuf:"varint,3,rep,packed,name=inconsistent_fields,json=inconsistentFields,proto3,enum=lienthong.v1.ComparedField" json:"inconsistent_fields,omitempty"`
+	InconsistentFields []ComparedField `protobuf:"varint,3,rep,packed,name=inconsistent_fields,json=inconsistentFields,enum=lienthong.v1.ComparedField" json:"inconsistent_fields,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -380,10 +380,10 @@ type RecordPassageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The idempotency key chosen by the checkpoint system (for example a UUID), unique per
 	// passage; at most 128 characters. Required.
-	PassageId string `protobuf:"bytes,1,opt,name=passage_id,json=passageId,proto3" json:"passage_id,omitempty"`
+	PassageId string `protobuf:"bytes,1,opt,name=passage_id,json=passageId" json:"passage_id,omitempty"`
 	// The station the person passed; it must be the caller's own station (otherwise
 	// PERMISSION_DENIED). Required.
-	StationId string `protobuf:"bytes,2,opt,name=station_id,json=stationId,proto3" json:"station_id,omitempty"`
+	StationId string `protobuf:"bytes,2,opt,name=station_id,json=stationId" json:"station_id,omitempty"`
 	// Who passed; exactly one is required.
 	//
 	// Types that are valid to be assigned to Person:
@@ -392,10 +392,10 @@ type RecordPassageRequest struct {
 	//	*RecordPassageRequest_Qr
 	Person isRecordPassageRequest_Person `protobuf_oneof:"person"`
 	// What the station decided. Required.
-	Decision Decision `protobuf:"varint,5,opt,name=decision,proto3,enum=lienthong.v1.Decision" json:"decision,omitempty"`
+	Decision Decision `protobuf:"varint,5,opt,name=decision,enum=lienthong.v1.Decision" json:"decision,omitempty"`
 	// When the person passed. Required; at most 5 minutes ahead of the gateway's clock (a
 	// station that was offline may send passages late).
-	PassedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=passed_at,json=passedAt,proto3" json:"passed_at,omitempty"`
+	PassedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=passed_at,json=passedAt" json:"passed_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,12 +489,12 @@ type isRecordPassageRequest_Person interface {
 
 type RecordPassageRequest_QrId struct {
 	// The person's QR id, as answered by Lookup.
-	QrId string `protobuf:"bytes,3,opt,name=qr_id,json=qrId,proto3,oneof"`
+	QrId string `protobuf:"bytes,3,opt,name=qr_id,json=qrId,oneof"`
 }
 
 type RecordPassageRequest_Qr struct {
 	// The scanned QR text, in any form Lookup accepts.
-	Qr string `protobuf:"bytes,4,opt,name=qr,proto3,oneof"`
+	Qr string `protobuf:"bytes,4,opt,name=qr,oneof"`
 }
 
 func (*RecordPassageRequest_QrId) isRecordPassageRequest_Person() {}
@@ -505,9 +505,9 @@ func (*RecordPassageRequest_Qr) isRecordPassageRequest_Person() {}
 type RecordPassageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when a passage with this passage_id had been recorded before; nothing changed.
-	Duplicate bool `protobuf:"varint,1,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	Duplicate bool `protobuf:"varint,1,opt,name=duplicate" json:"duplicate,omitempty"`
 	// The QR id the passage was recorded for.
-	QrId          string `protobuf:"bytes,2,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId          string `protobuf:"bytes,2,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -604,8 +604,8 @@ const file_lienthong_v1_checkpoint_service_proto_rawDesc = "" +
 	"\rQR_FORM_QR_ID\x10\x042\xb2\x01\n" +
 	"\x11CheckpointService\x12C\n" +
 	"\x06Lookup\x12\x1b.lienthong.v1.LookupRequest\x1a\x1c.lienthong.v1.LookupResponse\x12X\n" +
-	"\rRecordPassage\x12\".lienthong.v1.RecordPassageRequest\x1a#.lienthong.v1.RecordPassageResponseB\xba\x01\n" +
-	"\x10com.lienthong.v1B\x16CheckpointServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\rRecordPassage\x12\".lienthong.v1.RecordPassageRequest\x1a#.lienthong.v1.RecordPassageResponseB\xc1\x01\n" +
+	"\x10com.lienthong.v1B\x16CheckpointServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_checkpoint_service_proto_rawDescOnce sync.Once

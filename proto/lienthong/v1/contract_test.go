@@ -202,7 +202,7 @@ var (
 	rpcRe   = regexp.MustCompile(`^rpc\s+(\w+)\s*\(`)
 	fieldRe = regexp.MustCompile(`^(?:repeated\s+|optional\s+)?(?:map<[^>]+>|[\w.]+)\s+(\w+)\s*=\s*\d+\s*(\[.*\])?;$`)
 	valueRe = regexp.MustCompile(`^(\w+)\s*=\s*-?\d+\s*(\[.*\])?;$`)
-	skipRe  = regexp.MustCompile(`^(syntax|package|import|option|reserved)\b`)
+	skipRe  = regexp.MustCompile(`^(syntax|edition|package|import|option|reserved)\b`)
 	codeRe  = regexp.MustCompile(`"([a-z][a-z0-9_]*)"`) // a quoted code in a comment
 )
 

@@ -318,21 +318,21 @@ type Declaration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The native record the declaration came from. Required: the gateway
 	// deduplicates by (source.platform, source.record_id, source.version).
-	Source *Source `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Source *Source `protobuf:"bytes,1,opt,name=source" json:"source,omitempty"`
 	// True when someone else declared for the person (a parent for a child).
-	OnBehalf bool `protobuf:"varint,2,opt,name=on_behalf,json=onBehalf,proto3" json:"on_behalf,omitempty"`
+	OnBehalf bool `protobuf:"varint,2,opt,name=on_behalf,json=onBehalf" json:"on_behalf,omitempty"`
 	// Who the declaration is about.
-	Person *Person `protobuf:"bytes,3,opt,name=person,proto3" json:"person,omitempty"`
+	Person *Person `protobuf:"bytes,3,opt,name=person" json:"person,omitempty"`
 	// Where the person lives or can be reached.
-	Address *Address `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	Address *Address `protobuf:"bytes,4,opt,name=address" json:"address,omitempty"`
 	// What the person declared about their health.
-	Health *Health `protobuf:"bytes,5,opt,name=health,proto3" json:"health,omitempty"`
+	Health *Health `protobuf:"bytes,5,opt,name=health" json:"health,omitempty"`
 	// When the person declared. Required; at most 5 minutes ahead of the
 	// gateway's clock.
-	DeclaredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=declared_at,json=declaredAt,proto3" json:"declared_at,omitempty"`
+	DeclaredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=declared_at,json=declaredAt" json:"declared_at,omitempty"`
 	// When the gateway received the declaration. Set by the gateway; a value
 	// sent by a partner is ignored.
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=received_at,json=receivedAt" json:"received_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,22 +422,22 @@ type Source struct {
 	// The lower-case name of the platform that collected the declaration
 	// ("bluezone", "ncovi", "tokhaiyte", ...). Required. A partner may only submit for its own
 	// platform.
-	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,1,opt,name=platform" json:"platform,omitempty"`
 	// The platform's id of the declaration (Bluezone DeclarationId, NCOVI id,
 	// tokhaiyte Mã tờ khai). Required.
-	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId" json:"record_id,omitempty"`
 	// The record's version: a correction of the same record_id carries a greater version,
 	// and versions compare as strings (use RFC 3339 UTC, zero-padded, e.g.
 	// "2021-08-15T02:12:00Z"). Platforms whose records are never corrected send a constant
 	// such as "1".
-	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Version string `protobuf:"bytes,3,opt,name=version" json:"version,omitempty"`
 	// The platform's id of the person or account (Bluezone BluezoneId, NCOVI
 	// account_id), if the platform has one; a partner can later fetch the person's signed QR
 	// by it.
-	SubjectId string `protobuf:"bytes,4,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	SubjectId string `protobuf:"bytes,4,opt,name=subject_id,json=subjectId" json:"subject_id,omitempty"`
 	// The record's first line in a file export (tokhaiyte CSV; the header row is line 1, and a
 	// quoted field may span lines), 0 otherwise.
-	Line          int32 `protobuf:"varint,5,opt,name=line,proto3" json:"line,omitempty"`
+	Line          int32 `protobuf:"varint,5,opt,name=line" json:"line,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -512,28 +512,28 @@ type Person struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's name in their own spelling: family name, middle name(s), given
 	// name ("Nguyễn Văn An"). Required.
-	FullName string `protobuf:"bytes,1,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	FullName string `protobuf:"bytes,1,opt,name=full_name,json=fullName" json:"full_name,omitempty"`
 	// The date of birth; it may be known to the year only (tokhaiyte asked for the
 	// year alone). Required: at least the year.
-	BirthDate *BirthDate `protobuf:"bytes,2,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	BirthDate *BirthDate `protobuf:"bytes,2,opt,name=birth_date,json=birthDate" json:"birth_date,omitempty"`
 	// The declared gender.
-	Gender Gender `protobuf:"varint,3,opt,name=gender,proto3,enum=lienthong.v1.Gender" json:"gender,omitempty"`
+	Gender Gender `protobuf:"varint,3,opt,name=gender,enum=lienthong.v1.Gender" json:"gender,omitempty"`
 	// An ISO 3166-1 alpha-2 code ("VN") or a country name in Vietnamese or
 	// English ("Việt Nam"); the gateway stores the code. Required.
-	Nationality string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
+	Nationality string `protobuf:"bytes,4,opt,name=nationality" json:"nationality,omitempty"`
 	// The strongest identity document the declaration carries, if any.
-	Document *Document `protobuf:"bytes,5,opt,name=document,proto3" json:"document,omitempty"`
+	Document *Document `protobuf:"bytes,5,opt,name=document" json:"document,omitempty"`
 	// An older 9- or 12-digit CMND number carried together with a CCCD (as the
 	// chip ID card's QR does); it links the two identities.
-	FormerCmnd string `protobuf:"bytes,6,opt,name=former_cmnd,json=formerCmnd,proto3" json:"former_cmnd,omitempty"`
+	FormerCmnd string `protobuf:"bytes,6,opt,name=former_cmnd,json=formerCmnd" json:"former_cmnd,omitempty"`
 	// The phone number as typed ("0912345678", "+84 912 345 678"); the gateway stores
 	// it in E.164 ("+84912345678"). A phone never identifies a person by itself: families share
 	// one.
-	Phone string `protobuf:"bytes,7,opt,name=phone,proto3" json:"phone,omitempty"`
+	Phone string `protobuf:"bytes,7,opt,name=phone" json:"phone,omitempty"`
 	// The person's e-mail address, if given.
-	Email string `protobuf:"bytes,8,opt,name=email,proto3" json:"email,omitempty"`
+	Email string `protobuf:"bytes,8,opt,name=email" json:"email,omitempty"`
 	// The BHXH (social insurance) number, if given (NCOVI asks for it).
-	SocialInsurance string `protobuf:"bytes,9,opt,name=social_insurance,json=socialInsurance,proto3" json:"social_insurance,omitempty"`
+	SocialInsurance string `protobuf:"bytes,9,opt,name=social_insurance,json=socialInsurance" json:"social_insurance,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -635,13 +635,13 @@ func (x *Person) GetSocialInsurance() string {
 type BirthDate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The four-digit year of birth; 0 when no birth date is known.
-	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Year int32 `protobuf:"varint,1,opt,name=year" json:"year,omitempty"`
 	// The month, 1..12, when precision is DATE_PRECISION_DAY, otherwise 0.
-	Month int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
+	Month int32 `protobuf:"varint,2,opt,name=month" json:"month,omitempty"`
 	// The day, 1..31, when precision is DATE_PRECISION_DAY, otherwise 0.
-	Day int32 `protobuf:"varint,3,opt,name=day,proto3" json:"day,omitempty"`
+	Day int32 `protobuf:"varint,3,opt,name=day" json:"day,omitempty"`
 	// How much of the date is known.
-	Precision     DatePrecision `protobuf:"varint,4,opt,name=precision,proto3,enum=lienthong.v1.DatePrecision" json:"precision,omitempty"`
+	Precision     DatePrecision `protobuf:"varint,4,opt,name=precision,enum=lienthong.v1.DatePrecision" json:"precision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -709,10 +709,10 @@ type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The document's type. Partners may leave it unspecified: the gateway classifies
 	// the number by its shape.
-	Type DocumentType `protobuf:"varint,1,opt,name=type,proto3,enum=lienthong.v1.DocumentType" json:"type,omitempty"`
+	Type DocumentType `protobuf:"varint,1,opt,name=type,enum=lienthong.v1.DocumentType" json:"type,omitempty"`
 	// The document number as typed (spaces and dots allowed); the gateway stores the
 	// digits (or, for a passport, letters and digits).
-	Number        string `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
+	Number        string `protobuf:"bytes,2,opt,name=number" json:"number,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -767,23 +767,23 @@ type Address struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The province as declared: a name in any common spelling ("TP.HCM",
 	// "Tỉnh Hoà Bình") or a GSO code ("79"). Required unless province_code is sent.
-	Province string `protobuf:"bytes,1,opt,name=province,proto3" json:"province,omitempty"`
+	Province string `protobuf:"bytes,1,opt,name=province" json:"province,omitempty"`
 	// The GSO code of the province in code_set ("79"). Set by the gateway from province;
 	// a partner that has the code may send it (with code_set) instead of province.
-	ProvinceCode string `protobuf:"bytes,2,opt,name=province_code,json=provinceCode,proto3" json:"province_code,omitempty"`
+	ProvinceCode string `protobuf:"bytes,2,opt,name=province_code,json=provinceCode" json:"province_code,omitempty"`
 	// The code list province_code belongs to; CODE_SET_2021 when a partner sends
 	// province_code without it.
-	CodeSet CodeSet `protobuf:"varint,3,opt,name=code_set,json=codeSet,proto3,enum=lienthong.v1.CodeSet" json:"code_set,omitempty"`
+	CodeSet CodeSet `protobuf:"varint,3,opt,name=code_set,json=codeSet,enum=lienthong.v1.CodeSet" json:"code_set,omitempty"`
 	// The 2025 code that succeeds province_code (equal to it when
 	// code_set is 2025, e.g. "74" Bình Dương becomes "79"). Set by the gateway.
-	SuccessorProvinceCode string `protobuf:"bytes,4,opt,name=successor_province_code,json=successorProvinceCode,proto3" json:"successor_province_code,omitempty"`
+	SuccessorProvinceCode string `protobuf:"bytes,4,opt,name=successor_province_code,json=successorProvinceCode" json:"successor_province_code,omitempty"`
 	// The district (quận/huyện) as declared: a name or a code. Districts were
 	// abolished in 2025; it may be empty.
-	District string `protobuf:"bytes,5,opt,name=district,proto3" json:"district,omitempty"`
+	District string `protobuf:"bytes,5,opt,name=district" json:"district,omitempty"`
 	// The ward or commune (phường/xã) as declared: a name or a code ("P8", "26734").
-	Ward string `protobuf:"bytes,6,opt,name=ward,proto3" json:"ward,omitempty"`
+	Ward string `protobuf:"bytes,6,opt,name=ward" json:"ward,omitempty"`
 	// The street address, free text ("12 Lê Lợi").
-	Street        string `protobuf:"bytes,7,opt,name=street,proto3" json:"street,omitempty"`
+	Street        string `protobuf:"bytes,7,opt,name=street" json:"street,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -871,28 +871,28 @@ func (x *Address) GetStreet() string {
 type Health struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// How the platform asked about symptoms.
-	Form SymptomForm `protobuf:"varint,1,opt,name=form,proto3,enum=lienthong.v1.SymptomForm" json:"form,omitempty"`
+	Form SymptomForm `protobuf:"varint,1,opt,name=form,enum=lienthong.v1.SymptomForm" json:"form,omitempty"`
 	// The checked symptom codes (form SYMPTOM_FORM_CHECKLIST): "fever", "cough",
 	// "shortness_of_breath", "sore_throat", "nausea", "diarrhea", "skin_hemorrhage",
 	// "skin_rash", "pneumonia", "fatigue". Another code is rejected with
 	// reason unknown_symptom. The gateway sorts them and drops repeats.
-	Symptoms []string `protobuf:"bytes,2,rep,name=symptoms,proto3" json:"symptoms,omitempty"`
+	Symptoms []string `protobuf:"bytes,2,rep,name=symptoms" json:"symptoms,omitempty"`
 	// The single yes/no answer of form SYMPTOM_FORM_SINGLE_QUESTION
 	// (tokhaiyte's "any of fever, cough, shortness of breath, pneumonia, sore throat, fatigue").
 	// For a checklist the gateway derives it: true when any symptom is checked.
-	HasSymptoms bool `protobuf:"varint,3,opt,name=has_symptoms,json=hasSymptoms,proto3" json:"has_symptoms,omitempty"`
+	HasSymptoms bool `protobuf:"varint,3,opt,name=has_symptoms,json=hasSymptoms" json:"has_symptoms,omitempty"`
 	// Free text about the symptoms.
-	SymptomNote string `protobuf:"bytes,4,opt,name=symptom_note,json=symptomNote,proto3" json:"symptom_note,omitempty"`
+	SymptomNote string `protobuf:"bytes,4,opt,name=symptom_note,json=symptomNote" json:"symptom_note,omitempty"`
 	// The exposure questions answered yes: "contact_with_case" (a confirmed or
 	// suspected case, F0), "from_affected_area" (came from or through an outbreak area or
 	// country), "contact_with_symptomatic" (a person with symptoms). Another code is rejected
 	// with reason unknown_exposure.
-	Exposures []string `protobuf:"bytes,5,rep,name=exposures,proto3" json:"exposures,omitempty"`
+	Exposures []string `protobuf:"bytes,5,rep,name=exposures" json:"exposures,omitempty"`
 	// Underlying conditions, free codes ("diabetes"), as NCOVI collects them.
-	Conditions []string `protobuf:"bytes,6,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	Conditions []string `protobuf:"bytes,6,rep,name=conditions" json:"conditions,omitempty"`
 	// The provinces, cities or countries passed through in the last 14 days,
 	// free text.
-	PlacesNote    string `protobuf:"bytes,7,opt,name=places_note,json=placesNote,proto3" json:"places_note,omitempty"`
+	PlacesNote    string `protobuf:"bytes,7,opt,name=places_note,json=placesNote" json:"places_note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -984,7 +984,7 @@ type Violation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The path of the field the rule concerns, e.g. "person.document.number",
 	// "health.symptoms", "source.record_id".
-	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Field string `protobuf:"bytes,1,opt,name=field" json:"field,omitempty"`
 	// The stable, machine-readable code of the rule; codes never change meaning once
 	// published, and new rules get new codes:
 	//
@@ -1013,10 +1013,10 @@ type Violation struct {
 	//	"registry_unavailable"  the population register could not be asked, and the gateway
 	//	                        is configured to reject CCCDs it cannot verify (send again later);
 	//	"wrong_platform"        a partner submitted a record of another platform.
-	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason" json:"reason,omitempty"`
 	// Explains the violation in English for operators. It never repeats the rejected
 	// value's personal data. Do not parse it: use field and reason.
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1158,8 +1158,8 @@ const file_lienthong_v1_declaration_proto_rawDesc = "" +
 	"\vSymptomForm\x12\x1c\n" +
 	"\x18SYMPTOM_FORM_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16SYMPTOM_FORM_CHECKLIST\x10\x01\x12 \n" +
-	"\x1cSYMPTOM_FORM_SINGLE_QUESTION\x10\x02B\xb4\x01\n" +
-	"\x10com.lienthong.v1B\x10DeclarationProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\x1cSYMPTOM_FORM_SINGLE_QUESTION\x10\x02B\xbb\x01\n" +
+	"\x10com.lienthong.v1B\x10DeclarationProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_declaration_proto_rawDescOnce sync.Once

@@ -87,7 +87,7 @@ type SubmitDeclarationsRequest struct {
 	// source.platform must be the caller's platform or empty (then it is the caller's); a
 	// declaration of another platform refuses the whole request with PERMISSION_DENIED and
 	// nothing is stored.
-	Declarations  []*Declaration `protobuf:"bytes,1,rep,name=declarations,proto3" json:"declarations,omitempty"`
+	Declarations  []*Declaration `protobuf:"bytes,1,rep,name=declarations" json:"declarations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,13 +133,13 @@ func (x *SubmitDeclarationsRequest) GetDeclarations() []*Declaration {
 type SubmitDeclarationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per declaration, in the order of the request.
-	Results []*ItemResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*ItemResult `protobuf:"bytes,1,rep,name=results" json:"results,omitempty"`
 	// How many items were stored for the first time.
-	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount,proto3" json:"accepted_count,omitempty"`
+	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount" json:"accepted_count,omitempty"`
 	// How many items had been stored before (same platform, record id and version).
-	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount" json:"duplicate_count,omitempty"`
 	// How many items broke rules; their results carry the violations.
-	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount" json:"rejected_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,12 +207,12 @@ type SubmitNativeRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The platform whose format the payload is in; it must be the caller's platform
 	// (otherwise PERMISSION_DENIED).
-	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,1,opt,name=platform" json:"platform,omitempty"`
 	// The payload's format; it must be a format of platform.
-	Format NativeFormat `protobuf:"varint,2,opt,name=format,proto3,enum=lienthong.v1.NativeFormat" json:"format,omitempty"`
+	Format NativeFormat `protobuf:"varint,2,opt,name=format,enum=lienthong.v1.NativeFormat" json:"format,omitempty"`
 	// The raw export, exactly as the platform produces it (see the partner formats
 	// documentation), at most 1,000 records and 4 MiB.
-	Payload       []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	Payload       []byte `protobuf:"bytes,3,opt,name=payload" json:"payload,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -273,13 +273,13 @@ type SubmitNativeRecordsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per record, in the order of the payload (CSV rows in file order, JSON items in
 	// array order).
-	Results []*ItemResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*ItemResult `protobuf:"bytes,1,rep,name=results" json:"results,omitempty"`
 	// How many records were stored for the first time.
-	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount,proto3" json:"accepted_count,omitempty"`
+	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount" json:"accepted_count,omitempty"`
 	// How many records had been stored before.
-	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount" json:"duplicate_count,omitempty"`
 	// How many records broke rules or could not be decoded.
-	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount" json:"rejected_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -347,7 +347,7 @@ type StreamDeclarationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The declarations of this batch, at most 1,000, with the same rules as
 	// SubmitDeclarationsRequest.declarations.
-	Declarations  []*Declaration `protobuf:"bytes,1,rep,name=declarations,proto3" json:"declarations,omitempty"`
+	Declarations  []*Declaration `protobuf:"bytes,1,rep,name=declarations" json:"declarations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -395,15 +395,15 @@ type StreamDeclarationsResponse struct {
 	// One result per declaration of the whole stream, in the order sent; index counts across
 	// batches from 0 and identifies the declaration. To keep the summary small, record_id and
 	// signed_qr are left empty here: fetch a signed QR with GetSignedQR when a person needs it.
-	Results []*ItemResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Results []*ItemResult `protobuf:"bytes,1,rep,name=results" json:"results,omitempty"`
 	// How many declarations were stored for the first time.
-	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount,proto3" json:"accepted_count,omitempty"`
+	AcceptedCount int32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount" json:"accepted_count,omitempty"`
 	// How many declarations had been stored before.
-	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	DuplicateCount int32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount" json:"duplicate_count,omitempty"`
 	// How many declarations broke rules.
-	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	RejectedCount int32 `protobuf:"varint,4,opt,name=rejected_count,json=rejectedCount" json:"rejected_count,omitempty"`
 	// How many batches (request messages) the stream carried.
-	BatchCount    int32 `protobuf:"varint,5,opt,name=batch_count,json=batchCount,proto3" json:"batch_count,omitempty"`
+	BatchCount    int32 `protobuf:"varint,5,opt,name=batch_count,json=batchCount" json:"batch_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,23 +478,23 @@ type ItemResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The item's position in the request (0-based): in the declarations list, in the native
 	// payload's records, or across the whole stream.
-	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Index int32 `protobuf:"varint,1,opt,name=index" json:"index,omitempty"`
 	// The item's source.record_id (for native records, as decoded; empty when even that could
 	// not be read, and in stream summaries).
-	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId" json:"record_id,omitempty"`
 	// What happened to the item.
-	Outcome Outcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=lienthong.v1.Outcome" json:"outcome,omitempty"`
+	Outcome Outcome `protobuf:"varint,3,opt,name=outcome,enum=lienthong.v1.Outcome" json:"outcome,omitempty"`
 	// The QR id of the person the item is about (OUTCOME_ACCEPTED and OUTCOME_DUPLICATE): the
 	// same whichever platform the person declared on. Empty for OUTCOME_REJECTED.
-	QrId string `protobuf:"bytes,4,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,4,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// The gateway's signed QR for qr_id (see KeysService), ready to show as a QR code; empty for
 	// OUTCOME_REJECTED and in stream summaries.
-	SignedQr string `protobuf:"bytes,5,opt,name=signed_qr,json=signedQr,proto3" json:"signed_qr,omitempty"`
+	SignedQr string `protobuf:"bytes,5,opt,name=signed_qr,json=signedQr" json:"signed_qr,omitempty"`
 	// Why the item was rejected (OUTCOME_REJECTED only); every broken rule is listed.
-	Violations []*Violation `protobuf:"bytes,6,rep,name=violations,proto3" json:"violations,omitempty"`
+	Violations []*Violation `protobuf:"bytes,6,rep,name=violations" json:"violations,omitempty"`
 	// The record's first line in a file export (tokhaiyte CSV; the header row is line 1),
 	// 0 otherwise.
-	Line          int32 `protobuf:"varint,7,opt,name=line,proto3" json:"line,omitempty"`
+	Line          int32 `protobuf:"varint,7,opt,name=line" json:"line,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -664,19 +664,19 @@ type isGetSignedQRRequest_Person interface {
 type GetSignedQRRequest_RecordId struct {
 	// The platform's id of one of the person's declarations (source.record_id): the answer
 	// is the person its newest stored version is about.
-	RecordId string `protobuf:"bytes,1,opt,name=record_id,json=recordId,proto3,oneof"`
+	RecordId string `protobuf:"bytes,1,opt,name=record_id,json=recordId,oneof"`
 }
 
 type GetSignedQRRequest_SubjectId struct {
 	// The platform's id of the person or account (source.subject_id). An account may declare
 	// for several people (a parent for children): the answer is the person of the account's
 	// most recent declaration by declared time.
-	SubjectId string `protobuf:"bytes,2,opt,name=subject_id,json=subjectId,proto3,oneof"`
+	SubjectId string `protobuf:"bytes,2,opt,name=subject_id,json=subjectId,oneof"`
 }
 
 type GetSignedQRRequest_QrId struct {
 	// The person's QR id, as returned in ItemResult.qr_id.
-	QrId string `protobuf:"bytes,3,opt,name=qr_id,json=qrId,proto3,oneof"`
+	QrId string `protobuf:"bytes,3,opt,name=qr_id,json=qrId,oneof"`
 }
 
 func (*GetSignedQRRequest_RecordId) isGetSignedQRRequest_Person() {}
@@ -689,15 +689,15 @@ func (*GetSignedQRRequest_QrId) isGetSignedQRRequest_Person() {}
 type GetSignedQRResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's QR id.
-	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId,proto3" json:"qr_id,omitempty"`
+	QrId string `protobuf:"bytes,1,opt,name=qr_id,json=qrId" json:"qr_id,omitempty"`
 	// The gateway's signed QR string (Ed25519; verify it offline with KeysService.ListKeys).
-	SignedQr string `protobuf:"bytes,2,opt,name=signed_qr,json=signedQr,proto3" json:"signed_qr,omitempty"`
+	SignedQr string `protobuf:"bytes,2,opt,name=signed_qr,json=signedQr" json:"signed_qr,omitempty"`
 	// The id of the key that signed it.
-	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId" json:"key_id,omitempty"`
 	// When it was signed.
-	IssuedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	IssuedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=issued_at,json=issuedAt" json:"issued_at,omitempty"`
 	// When it stops being valid (by default 72 hours after issued_at).
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -830,8 +830,8 @@ const file_lienthong_v1_ingest_service_proto_rawDesc = "" +
 	"\x12SubmitDeclarations\x12'.lienthong.v1.SubmitDeclarationsRequest\x1a(.lienthong.v1.SubmitDeclarationsResponse\x12j\n" +
 	"\x13SubmitNativeRecords\x12(.lienthong.v1.SubmitNativeRecordsRequest\x1a).lienthong.v1.SubmitNativeRecordsResponse\x12i\n" +
 	"\x12StreamDeclarations\x12'.lienthong.v1.StreamDeclarationsRequest\x1a(.lienthong.v1.StreamDeclarationsResponse(\x01\x12R\n" +
-	"\vGetSignedQR\x12 .lienthong.v1.GetSignedQRRequest\x1a!.lienthong.v1.GetSignedQRResponseB\xb6\x01\n" +
-	"\x10com.lienthong.v1B\x12IngestServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\vGetSignedQR\x12 .lienthong.v1.GetSignedQRRequest\x1a!.lienthong.v1.GetSignedQRResponseB\xbd\x01\n" +
+	"\x10com.lienthong.v1B\x12IngestServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_ingest_service_proto_rawDescOnce sync.Once

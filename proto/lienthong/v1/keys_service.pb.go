@@ -63,7 +63,7 @@ func (*ListKeysRequest) Descriptor() ([]byte, []int) {
 type ListKeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The keys that verify QRs today, newest first; exactly one is current.
-	Keys          []*PublicKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	Keys          []*PublicKey `protobuf:"bytes,1,rep,name=keys" json:"keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,7 +110,7 @@ type RotateKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why the key is rotated (scheduled rotation, suspected compromise, ...), for the gateway's
 	// log. Optional.
-	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason        string `protobuf:"bytes,1,opt,name=reason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -156,9 +156,9 @@ func (x *RotateKeyRequest) GetReason() string {
 type RotateKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new signing key.
-	Key *PublicKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Key *PublicKey `protobuf:"bytes,1,opt,name=key" json:"key,omitempty"`
 	// Every key that verifies QRs now, newest first (the new key included).
-	Keys          []*PublicKey `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Keys          []*PublicKey `protobuf:"bytes,2,rep,name=keys" json:"keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -211,18 +211,18 @@ func (x *RotateKeyResponse) GetKeys() []*PublicKey {
 type PublicKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The key id, as named inside each signed QR.
-	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId" json:"key_id,omitempty"`
 	// The raw 32-byte Ed25519 public key (RFC 8032).
-	PublicKey []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	PublicKey []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey" json:"public_key,omitempty"`
 	// When the key was created; it signs nothing earlier.
-	NotBefore *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	NotBefore *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=not_before,json=notBefore" json:"not_before,omitempty"`
 	// When the key stopped signing; unset while it is the current signer.
-	RetiredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	RetiredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=retired_at,json=retiredAt" json:"retired_at,omitempty"`
 	// When the key stops verifying: retired_at plus the QR validity window. Unset while it is
 	// the current signer.
-	NotAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
+	NotAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=not_after,json=notAfter" json:"not_after,omitempty"`
 	// True for the one key that signs new QRs.
-	Current       bool `protobuf:"varint,6,opt,name=current,proto3" json:"current,omitempty"`
+	Current       bool `protobuf:"varint,6,opt,name=current" json:"current,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -324,8 +324,8 @@ const file_lienthong_v1_keys_service_proto_rawDesc = "" +
 	"\acurrent\x18\x06 \x01(\bR\acurrent2\xa6\x01\n" +
 	"\vKeysService\x12I\n" +
 	"\bListKeys\x12\x1d.lienthong.v1.ListKeysRequest\x1a\x1e.lienthong.v1.ListKeysResponse\x12L\n" +
-	"\tRotateKey\x12\x1e.lienthong.v1.RotateKeyRequest\x1a\x1f.lienthong.v1.RotateKeyResponseB\xb4\x01\n" +
-	"\x10com.lienthong.v1B\x10KeysServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\tRotateKey\x12\x1e.lienthong.v1.RotateKeyRequest\x1a\x1f.lienthong.v1.RotateKeyResponseB\xbb\x01\n" +
+	"\x10com.lienthong.v1B\x10KeysServiceProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_keys_service_proto_rawDescOnce sync.Once

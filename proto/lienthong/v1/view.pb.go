@@ -210,15 +210,15 @@ func (Decision) EnumDescriptor() ([]byte, []int) {
 type PersonSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's full name, from their newest declaration.
-	FullName string `protobuf:"bytes,1,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	FullName string `protobuf:"bytes,1,opt,name=full_name,json=fullName" json:"full_name,omitempty"`
 	// The year of birth; 0 when unknown.
-	BirthYear int32 `protobuf:"varint,2,opt,name=birth_year,json=birthYear,proto3" json:"birth_year,omitempty"`
+	BirthYear int32 `protobuf:"varint,2,opt,name=birth_year,json=birthYear" json:"birth_year,omitempty"`
 	// The type of the person's strongest document; DOCUMENT_TYPE_UNSPECIFIED when they
 	// declared none.
-	DocumentType DocumentType `protobuf:"varint,3,opt,name=document_type,json=documentType,proto3,enum=lienthong.v1.DocumentType" json:"document_type,omitempty"`
+	DocumentType DocumentType `protobuf:"varint,3,opt,name=document_type,json=documentType,enum=lienthong.v1.DocumentType" json:"document_type,omitempty"`
 	// The document number with all but its last 4 characters replaced by "*"
 	// ("********1234"), to compare with the card the person shows.
-	DocumentMasked string `protobuf:"bytes,4,opt,name=document_masked,json=documentMasked,proto3" json:"document_masked,omitempty"`
+	DocumentMasked string `protobuf:"bytes,4,opt,name=document_masked,json=documentMasked" json:"document_masked,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -285,22 +285,22 @@ func (x *PersonSummary) GetDocumentMasked() string {
 type DeclarationSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The platform the declaration came from.
-	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	Platform string `protobuf:"bytes,1,opt,name=platform" json:"platform,omitempty"`
 	// The platform's id of the declaration.
-	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId" json:"record_id,omitempty"`
 	// When the person declared.
-	DeclaredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=declared_at,json=declaredAt,proto3" json:"declared_at,omitempty"`
+	DeclaredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=declared_at,json=declaredAt" json:"declared_at,omitempty"`
 	// True when a symptom was declared (checked, or the single question answered yes).
-	HasSymptoms bool `protobuf:"varint,4,opt,name=has_symptoms,json=hasSymptoms,proto3" json:"has_symptoms,omitempty"`
+	HasSymptoms bool `protobuf:"varint,4,opt,name=has_symptoms,json=hasSymptoms" json:"has_symptoms,omitempty"`
 	// The checked symptom codes ("fever", "cough", ...); empty for the single-question form.
-	Symptoms []string `protobuf:"bytes,5,rep,name=symptoms,proto3" json:"symptoms,omitempty"`
+	Symptoms []string `protobuf:"bytes,5,rep,name=symptoms" json:"symptoms,omitempty"`
 	// The exposure codes answered yes ("contact_with_case", "from_affected_area",
 	// "contact_with_symptomatic").
-	Exposures []string `protobuf:"bytes,6,rep,name=exposures,proto3" json:"exposures,omitempty"`
+	Exposures []string `protobuf:"bytes,6,rep,name=exposures" json:"exposures,omitempty"`
 	// True when someone else declared for the person (a parent for a child).
-	OnBehalf bool `protobuf:"varint,7,opt,name=on_behalf,json=onBehalf,proto3" json:"on_behalf,omitempty"`
+	OnBehalf bool `protobuf:"varint,7,opt,name=on_behalf,json=onBehalf" json:"on_behalf,omitempty"`
 	// The record's version (source.version).
-	Version       string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
+	Version       string `protobuf:"bytes,8,opt,name=version" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -396,11 +396,11 @@ func (x *DeclarationSummary) GetVersion() string {
 type Inconsistency struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The field that disagrees.
-	Field ComparedField `protobuf:"varint,1,opt,name=field,proto3,enum=lienthong.v1.ComparedField" json:"field,omitempty"`
+	Field ComparedField `protobuf:"varint,1,opt,name=field,enum=lienthong.v1.ComparedField" json:"field,omitempty"`
 	// One platform of the pair; platform_a sorts before platform_b.
-	PlatformA string `protobuf:"bytes,2,opt,name=platform_a,json=platformA,proto3" json:"platform_a,omitempty"`
+	PlatformA string `protobuf:"bytes,2,opt,name=platform_a,json=platformA" json:"platform_a,omitempty"`
 	// The other platform of the pair.
-	PlatformB     string `protobuf:"bytes,3,opt,name=platform_b,json=platformB,proto3" json:"platform_b,omitempty"`
+	PlatformB     string `protobuf:"bytes,3,opt,name=platform_b,json=platformB" json:"platform_b,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,18 +461,18 @@ func (x *Inconsistency) GetPlatformB() string {
 type ComparedValues struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The declaration, summarized.
-	Declaration *DeclarationSummary `protobuf:"bytes,1,opt,name=declaration,proto3" json:"declaration,omitempty"`
+	Declaration *DeclarationSummary `protobuf:"bytes,1,opt,name=declaration" json:"declaration,omitempty"`
 	// The folded name the comparison uses: lower case, no diacritics, single spaces
 	// ("nguyen van an"). A match key, not the person's name.
-	NameKey string `protobuf:"bytes,2,opt,name=name_key,json=nameKey,proto3" json:"name_key,omitempty"`
+	NameKey string `protobuf:"bytes,2,opt,name=name_key,json=nameKey" json:"name_key,omitempty"`
 	// The declared birth date.
-	BirthDate *BirthDate `protobuf:"bytes,3,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
+	BirthDate *BirthDate `protobuf:"bytes,3,opt,name=birth_date,json=birthDate" json:"birth_date,omitempty"`
 	// The declared gender.
-	Gender Gender `protobuf:"varint,4,opt,name=gender,proto3,enum=lienthong.v1.Gender" json:"gender,omitempty"`
+	Gender Gender `protobuf:"varint,4,opt,name=gender,enum=lienthong.v1.Gender" json:"gender,omitempty"`
 	// The phone number, in E.164.
-	Phone string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
+	Phone string `protobuf:"bytes,5,opt,name=phone" json:"phone,omitempty"`
 	// The province's 2025 code.
-	ProvinceCode  string `protobuf:"bytes,6,opt,name=province_code,json=provinceCode,proto3" json:"province_code,omitempty"`
+	ProvinceCode  string `protobuf:"bytes,6,opt,name=province_code,json=provinceCode" json:"province_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -601,8 +601,8 @@ const file_lienthong_v1_view_proto_rawDesc = "" +
 	"\x10DECISION_ALLOWED\x10\x01\x12\x15\n" +
 	"\x11DECISION_SCREENED\x10\x02\x12\x17\n" +
 	"\x13DECISION_REDIRECTED\x10\x03\x12\x14\n" +
-	"\x10DECISION_REFUSED\x10\x04B\xad\x01\n" +
-	"\x10com.lienthong.v1B\tViewProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1b\x06proto3"
+	"\x10DECISION_REFUSED\x10\x04B\xb4\x01\n" +
+	"\x10com.lienthong.v1B\tViewProtoP\x01Z=github.com/lienthong/lienthong/proto/lienthong/v1;lienthongv1\xa2\x02\x03LXX\xaa\x02\fLienthong.V1\xca\x02\fLienthong\\V1\xe2\x02\x18Lienthong\\V1\\GPBMetadata\xea\x02\rLienthong::V1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_lienthong_v1_view_proto_rawDescOnce sync.Once
