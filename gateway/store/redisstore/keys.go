@@ -21,10 +21,22 @@ func bucketOf(s string) int {
 
 // keyspace names the keys of one store. Its namespace (Options.Namespace, "lt" by default)
 // lets several deployments, or tests, share one Redis without seeing each other.
-type keyspace struct{ ns string }
+type keyspace struct {
+	ns   string
+	tags *[buckets]string // tags[b] is the hash-tagged prefix of bucket b: "lt:{b17}:"
+}
 
-// tag returns the hash-tagged prefix of a bucket: "lt:{b17}:".
-func (k keyspace) tag(b int) string { return k.ns + ":{b" + strconv.Itoa(b) + "}:" }
+func newKeyspace(ns string) keyspace {
+	k := keyspace{ns: ns, tags: new([buckets]string)}
+	for b := range k.tags {
+		k.tags[b] = ns + ":{b" + strconv.Itoa(b) + "}:"
+	}
+	return k
+}
+
+// tag returns the hash-tagged prefix of a bucket: "lt:{b17}:" (made once: a lookup's key is
+// then one concatenation).
+func (k keyspace) tag(b int) string { return k.tags[b] }
 
 // Per-identity keys (in the identity's bucket).
 func (k keyspace) view(qrid string) string { return k.tag(bucketOf(qrid)) + "v:" + qrid }
