@@ -140,7 +140,7 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	var out []store.Access
 	next, extra, err := s.newestFirst(ctx, op, bucketAccess, q.PageToken, q.PageSize, func(tx *bolt.Tx, k []byte) (bool, error) {
 		var a store.Access
-		if err := json.Unmarshal(tx.Bucket(bucketAccess).Get(k), &a); err != nil {
+		if err := decodeAccess(tx.Bucket(bucketAccess).Get(k), &a); err != nil {
 			return false, err
 		}
 		if !q.Matches(a) {
@@ -213,11 +213,7 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 			if err != nil {
 				return err
 			}
-			v, err := json.Marshal(a)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), v); err != nil {
+			if err := b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), encodeAccess(a)); err != nil {
 				return err
 			}
 		}
