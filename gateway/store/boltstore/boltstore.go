@@ -10,12 +10,13 @@
 // purged; a record id needs no index of its own, as the versions bucket's keys start with the
 // platform and record id), aliases (weak → strong QR id), inconsistent (QR ids whose view has
 // inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count), passages, access
-// (time, sequence → access), cursors and leases. Views and declaration versions have compact
-// binary encodings (codec.go, codec_version.go); other values are JSON.
+// (time, sequence → access), cursors and leases. Views, declaration versions and accesses have
+// compact binary encodings (codec.go, codec_version.go, codec_access.go); other values are
+// JSON.
 //
 // History and subject keys were longer before (keys.go: legacyHistoryKey, the record key
-// repeated as the value; find.go: legacySubjectKey): 1,040 file bytes and 1.72 pages written
-// per declaration instead of 1,230 and 2.02. Entries of either form are read, moved (in the
+// repeated as the value; find.go: legacySubjectKey): about 1,080 file bytes and 1.78 pages
+// written per declaration instead of 1,200 and 2.01 (BenchmarkIngest4Streams). Entries of either form are read, moved (in the
 // new form) and purged, so a file written by both builds answers as one written by either. A
 // build before the change cannot read the new entries (History and IdentityOf by subject fail
 // on them): keep a copy of the file before upgrading if a downgrade may be needed.
