@@ -9,29 +9,30 @@
 // version, record id; IdentityOf by subject, written with the version and removed when it is
 // purged; a record id needs no index of its own, as the versions bucket's keys start with the
 // platform and record id), aliases (weak → strong QR id), inconsistent (QR ids whose view has
-// inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime, counters (store.CellKey → count), passages, access
-// (time, sequence → access), cursors and leases. Views, declaration versions and accesses have
-// compact binary encodings (codec.go, codec_version.go, codec_access.go); other values are
-// JSON.
+// inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime,
+// counters (store.CellKey → count), passages, access (time, sequence → access), cursors and
+// leases. Views, declaration versions and accesses have compact binary encodings (codec.go,
+// codec_version.go, codec_access.go); other values are JSON.
 //
 // History and subject keys were longer before (keys.go: legacyHistoryKey, the record key
 // repeated as the value; find.go: legacySubjectKey): about 1,080 file bytes and 1.78 pages
-// written per declaration instead of 1,200 and 2.01 (BenchmarkIngest4Streams). Entries of either form are read, moved (in the
-// new form) and purged, so a file written by both builds answers as one written by either. A
-// build before the change cannot read the new entries (History and IdentityOf by subject fail
-// on them): keep a copy of the file before upgrading if a downgrade may be needed.
+// written per declaration instead of 1,200 and 2.01 (BenchmarkIngest4Streams). Entries of
+// either form are read, moved (in the new form) and purged, so a file written by both builds
+// answers as one written by either. A build before the change cannot read the new entries
+// (History and IdentityOf by subject fail on them): keep a copy of the file before upgrading
+// if a downgrade may be needed.
 //
 // Layout 1 kept views, histories (byIdentity) and aliases (aliasOf) in three buckets, so a
-// declaration dirtied three pages where layout 2 dirties one. A layout 1 file is migrated
-// when it is opened (layout.go: in transactions of 100,000 entries, resumed if interrupted);
+// declaration dirtied three pages where layout 2 dirties one. A layout 1 file is migrated when
+// it is opened (layout.go: in transactions of 100,000 entries, resumed if interrupted);
 // testdata/layout1.db is such a file. There is no way back: a gateway built before layout 2
-// would see no identity in a layout 2 file, so keep a copy of the file before upgrading if
-// a downgrade may be needed.
+// would see no identity in a layout 2 file, so keep a copy of the file before upgrading if a
+// downgrade may be needed.
 //
-// A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved
-// to the strong identity and re-applied to the strong view inside the same transaction, its
-// view deleted, and every alias pointing to it re-pointed, so an alias is always one hop from
-// the identity it resolves to.
+// A weak identity absorbed by a strong one (Accepted.Aliases) has its stored versions moved to
+// the strong identity and re-applied to the strong view inside the same transaction, its view
+// deleted, and every alias pointing to it re-pointed, so an alias is always one hop from the
+// identity it resolves to.
 package boltstore
 
 import (
