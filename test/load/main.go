@@ -138,7 +138,7 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 	t := time.Now()
 	w := buildWorkload(o.seed, o.identities, o.nativeRows, o.samples, time.Now().UTC().Truncate(time.Second))
 	rep.generation, rep.identities = time.Since(t), w.identities
-	step("generated %d declarations in %d streams (%d left out: invalid UTF-8), %d native payloads in %v", w.declarations, len(w.streams), w.unsendable, len(w.native), rep.generation.Round(time.Millisecond))
+	step("generated %d declarations in %d streams, %d native payloads in %v", w.declarations, len(w.streams), len(w.native), rep.generation.Round(time.Millisecond))
 
 	echo, err := startEcho(ctx)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/adapters/sim"
 	"github.com/lienthong/lienthong/adapters/tokhaiyte"
@@ -49,7 +48,6 @@ type workload struct {
 	samples      []sample
 	native       [][]byte // tokhaiyte CSV payloads of batchSize rows each
 	nativeRows   int
-	unsendable   int // declarations left out for having no protobuf form
 	identities   int // the simulator's count of distinct identities, summed over the chunks
 }
 
@@ -91,14 +89,9 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 				for b := start; b < min(len(ds), start+batchSize*batchesPerStream); b += batchSize {
 					msg := &lienthongv1.StreamDeclarationsRequest{}
 					for _, d := range ds[b:min(len(ds), b+batchSize)] {
-						m := gateway.DeclarationToPB(d)
-						// A record the simulator wrote in a legacy encoding (invalid UTF-8) has
-						// no protobuf form: a partner client could not send it either.
-						if _, err := proto.Marshal(m); err != nil {
-							w.unsendable++
-							continue
-						}
-						msg.Declarations = append(msg.Declarations, m)
+						// A record the simulator wrote in a legacy encoding (invalid UTF-8) is
+						// sent as it is: the gateway rejects it alone (invalid_utf8).
+						msg.Declarations = append(msg.Declarations, gateway.DeclarationToPB(d))
 					}
 					s.batches = append(s.batches, msg)
 					s.count += len(msg.Declarations)
