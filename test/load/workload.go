@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/lienthong/lienthong/adapters/sim"
 	"github.com/lienthong/lienthong/adapters/tokhaiyte"
 	"github.com/lienthong/lienthong/canonical"
