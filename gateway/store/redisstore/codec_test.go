@@ -76,8 +76,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("V12.3\n\x02"))                                     // a stored view header with a truncated body
 	f.Add([]byte("Aq-other"))                                        // an alias
 	f.Add([]byte{})
-	f.Add([]byte(encodeVersions([]canonical.Declaration{d, d})))                                                        // compact versions
-	f.Add([]byte(viewValue(&store.View{QRID: "q1", Latest: []store.Summary{{}}}, 1, "q1", []canonical.Declaration{d}))) // a compact view
+	f.Add(encodeAccessChunk("station-1", []*store.Access{{At: day0, Role: "checkpoint", Action: "lookup", QRID: "q1"}, {}})) // an access chunk
+	f.Add([]byte{fmtAccessChunk, 1, 'p', 0xff, 0xff, 0xff, 0xff, 0x0f})                                                      // a chunk's count far past the end
+	f.Add([]byte(encodeVersions([]canonical.Declaration{d, d})))                                                             // compact versions
+	f.Add([]byte(viewValue(&store.View{QRID: "q1", Latest: []store.Summary{{}}}, 1, "q1", []canonical.Declaration{d})))      // a compact view
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x1, n1 := binary.Uvarint(b)
 		if x2, n2 := uvarint(string(b)); x1 != x2 || n1 != n2 {
@@ -90,6 +92,15 @@ func FuzzDecode(f *testing.F) {
 		}
 		_, _ = decodeRejected(string(b))
 		_, _ = decodeAccess(string(b))
+		if as, err := decodeAccessChunk(string(b)); err == nil && len(as) > 0 {
+			ps := make([]*store.Access, len(as))
+			for i := range as {
+				ps[i] = &as[i]
+			}
+			if again, err := decodeAccessChunk(string(encodeAccessChunk(as[0].Principal, ps))); err != nil || !reflect.DeepEqual(again, as) {
+				t.Errorf("access chunk does not round-trip: %+v", as)
+			}
+		}
 		_, _ = decodeViewBody(string(b), 1)
 		if st, err := parseStored(string(b), "q1"); err == nil && st.withVersions {
 			_, _ = embeddedVersions(st)
