@@ -162,6 +162,17 @@ func TestAccessLogPagesChunksAndLegacy(t *testing.T) {
 		fresh = fresh[k:]
 	}
 	queries := []store.AccessQuery{{}, {Principal: "p1"}, {Principal: "p|x"}, {Principal: "p/x"}, {QRID: "q7"}, {QRID: "q3", Principal: "p2"}}
+	defer func(n int) { chunkReads = n }(chunkReads)
+	for _, reads := range []int{2, chunkReads} { // rounds that read part of a window's chunks, and all
+		chunkReads = reads
+		pagesOf(t, s, all, queries)
+	}
+}
+
+// pagesOf lists every query at several page sizes and compares with all's accesses.
+func pagesOf(t *testing.T, s *Store, all []store.Access, queries []store.AccessQuery) {
+	t.Helper()
+	ctx := context.Background()
 	for _, q0 := range queries {
 		var want []store.Access
 		for _, a := range all {

@@ -362,6 +362,12 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	}
 }
 
+// chunkReads is how many chunk members accessLogMerged first reads from a bucket: a busy
+// gateway writes a chunk of each principal every 20 ms, about 50 in a window, and a round
+// that reads fewer than a window's from a bucket learns nothing and reads again. A variable
+// so that tests exercise short reads.
+var chunkReads = 64
+
 // accessLogMerged returns a page of the accesses of q (naming no QR id) before the key after,
 // newest first. Every access has a key that starts with its stamp: an earlier version's
 // member's suffix, "stamp|bucket|id[|<access>]", or "stamp|chunk.index" for an access of a
@@ -387,7 +393,7 @@ func (s *Store) accessLogMerged(ctx context.Context, op string, q store.AccessQu
 		key string
 		a   store.Access
 	}
-	m, mc := n+1, 4
+	m, mc := n+1, chunkReads
 	var out []store.Access
 	for {
 		pipe := s.c.Pipeline()
