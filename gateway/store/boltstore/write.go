@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -71,6 +72,7 @@ type writeTx struct {
 	cache                                  map[string]*cachedView
 	order                                  []string
 	counts                                 map[string]int64 // store.CellKey → increment
+	subjects                               [][]byte         // bySubject keys, put by flush
 }
 
 type cachedView struct {
@@ -221,9 +223,7 @@ func (w *writeTx) putVersion(p *prepared, ver, history []byte) error {
 		return err
 	}
 	if p.subject != nil {
-		if err := w.bySubject.Put(p.subject, nil); err != nil {
-			return err
-		}
+		w.subjects = append(w.subjects, p.subject)
 	}
 	return w.versionsByTime.Put(p.timed, nil)
 }
@@ -329,8 +329,17 @@ func (w *writeTx) apply(a store.Accepted) error {
 	return nil
 }
 
-// flush writes the changed views, their inconsistency index entries and the counts.
+// flush writes the subject index entries, the changed views with their inconsistency index
+// entries, and the counts. The entries and views go in key order: their keys are random, and
+// in order each put finds the pages of the one before it in the CPU's caches.
 func (w *writeTx) flush() error {
+	slices.SortFunc(w.subjects, bytes.Compare)
+	for _, k := range w.subjects {
+		if err := w.bySubject.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	slices.Sort(w.order)
 	for _, qrid := range w.order {
 		cv := w.cache[qrid]
 		if !cv.dirty {
