@@ -228,6 +228,10 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 			st.Close()
 		}
 	}()
+	// A replica with another identity secret would file citizens under other QR ids.
+	if err := keys.ClaimIdentitySecret(ctx, raw, secret); err != nil {
+		return nil, err
+	}
 
 	var register ingest.Register
 	if cfg.Registry.Enabled {
