@@ -12,18 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lienthong/lienthong/gateway/store"
-	"github.com/lienthong/lienthong/test/redistest"
 )
 
 // Accesses of a QR id by one principal are read from the QR id's index past many of other
 // principals, page by page, newest first, each once.
 func TestAccessLogOfQRIDAndPrincipal(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	var as []store.Access
 	for i := 0; i < 700; i++ {
@@ -68,12 +62,7 @@ func TestAccessLogOfQRIDAndPrincipal(t *testing.T) {
 // Accesses written by earlier versions (a record in the bucket's hash, index members naming
 // its id) are read with those written now.
 func TestLegacyAccessesAreRead(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	old := store.Access{At: day0, Principal: "station-1", Role: "checkpoint", Action: "lookup", QRID: "qA"}
 	b := bucketOf("qA")
@@ -103,12 +92,7 @@ func TestLegacyAccessesAreRead(t *testing.T) {
 // with some written by earlier versions, are listed whole, newest first, each once, at every
 // page size, for every query.
 func TestAccessLogPagesChunksAndLegacy(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	principals := []string{"p1", "p2", "p|x", "p/x"} // the last two share an index name
 	var all []store.Access
@@ -230,12 +214,7 @@ func sameAccesses(got, want []store.Access) bool {
 // An access of a QR id is one sorted-set member; the accesses of a principal in one second of
 // one call share a chunk and its two members.
 func TestAccessMembersPerAccess(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	var as []store.Access
 	for i := 0; i < 100; i++ {

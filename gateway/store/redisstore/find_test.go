@@ -79,12 +79,7 @@ func TestIdentityOfAfterACrash(t *testing.T) {
 // TestIdentityOfCollision: an index entry shared by two ids (their hashes agree on 46 bits)
 // names the identity of the one written last; the other answers NotFound, not that person.
 func TestIdentityOfCollision(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	if _, err := s.WriteBatch(ctx, []store.Item{accepted("qA", testDecl(canonical.PlatformNCOVI, "nc-1", day0))}); err != nil {
 		t.Fatal(err)

@@ -8,18 +8,12 @@ import (
 
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/gateway/store"
-	"github.com/lienthong/lienthong/test/redistest"
 )
 
 // An identity stored by earlier versions (a DEFLATE-compressed view, its versions in the
 // versions key) is read, and its next write moves the versions into the view's key.
 func TestLegacyIdentityIsReadAndRewritten(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t)
 	ctx := context.Background()
 	first := realistic(1, canonical.PlatformNCOVI, day0)
 	v, _ := store.Apply(store.View{}, store.Accepted{Declaration: first, QRID: "q1"})

@@ -59,3 +59,15 @@ func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
 	os.Exit(m.Run())
 }
+
+// openTest opens a store on a redis-server of the test's own; both end with the test.
+func openTest(t testing.TB) *Store {
+	t.Helper()
+	srv := redistest.Start(t, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
