@@ -274,3 +274,20 @@ func betterDocument(t canonical.DocumentType, m string, p Person) bool {
 	}
 	return documentStrength[t] > 0 && m > p.DocumentMasked
 }
+
+// SortHistory orders declarations oldest first: declared time, then source version, then
+// platform and record id. Both stores answer History in this order.
+func SortHistory(ds []canonical.Declaration) {
+	slices.SortStableFunc(ds, func(a, b canonical.Declaration) int {
+		if c := a.DeclaredAt.Compare(b.DeclaredAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source.Version, b.Source.Version); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.Source.Platform), string(b.Source.Platform)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source.RecordID, b.Source.RecordID)
+	})
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -60,7 +58,7 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 		}
 		// Keys order versions declared at the same time by record key (by version first in
 		// entries of earlier builds): sort them as the interface and the Redis store do.
-		sortHistory(out)
+		store.SortHistory(out)
 		if len(out) == 0 {
 			return errs.Errorf(errs.NotFound, op, "no identity with this QR id")
 		}
@@ -279,21 +277,4 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 		return addCount(tx.Bucket(bucketCounters), store.PassageCount(p))
 	})
 	return dup, err
-}
-
-// sortHistory orders declarations oldest first: declared time, then source version, then
-// platform and record id (the order of the history keys of earlier builds).
-func sortHistory(ds []canonical.Declaration) {
-	slices.SortStableFunc(ds, func(a, b canonical.Declaration) int {
-		if c := a.DeclaredAt.Compare(b.DeclaredAt); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Source.Version, b.Source.Version); c != 0 {
-			return c
-		}
-		if c := strings.Compare(string(a.Source.Platform), string(b.Source.Platform)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Source.RecordID, b.Source.RecordID)
-	})
 }

@@ -111,7 +111,7 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 			}
 		}
 		// Rebuild the view from what remains; the identity stays verified if it was.
-		sortHistory(keep)
+		store.SortHistory(keep)
 		v := store.View{}
 		for _, d := range keep {
 			v, _ = store.Apply(v, store.Accepted{Declaration: d, QRID: q, Verified: st.view.Verified})

@@ -318,23 +318,6 @@ func (s *Store) History(ctx context.Context, qrid string) ([]canonical.Declarati
 		}
 		return nil, classify(op, err)
 	}
-	sortHistory(out)
+	store.SortHistory(out)
 	return out, nil
-}
-
-// sortHistory orders declarations oldest first: declared time, then source version, then
-// platform and record id.
-func sortHistory(ds []canonical.Declaration) {
-	slices.SortFunc(ds, func(a, b canonical.Declaration) int {
-		if c := a.DeclaredAt.Compare(b.DeclaredAt); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Source.Version, b.Source.Version); c != 0 {
-			return c
-		}
-		if c := strings.Compare(string(a.Source.Platform), string(b.Source.Platform)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Source.RecordID, b.Source.RecordID)
-	})
 }
