@@ -122,19 +122,27 @@ func equalJSON(t *testing.T, got []byte, want []byte) bool {
 	return bytes.Equal(gb, wb)
 }
 
+// fixture copies testdata/name.db into a temporary folder and reads the answers it was
+// written with, testdata/name.golden.json.
+func fixture(t *testing.T, name string) (path string, golden []byte) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), name+".db")
+	if err := copyFile(path, filepath.Join("testdata", name+".db")); err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", name+".golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, golden
+}
+
 // TestLayout1FileIsMigrated opens a file written by layout 1's code: it answers as it did
 // then, its old buckets are gone, and opening it again changes nothing. The code of commit
 // 8785418 (layout 1) wrote testdata/layout1.db from layoutItems and layout1.golden.json
 // with answersOf (json.Marshal).
 func TestLayout1FileIsMigrated(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "layout1.db")
-	if err := copyFile(path, filepath.Join("testdata", "layout1.db")); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join("testdata", "layout1.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, want := fixture(t, "layout1")
 	batches := layoutItems(t)
 	for round := range 2 {
 		s, err := Open(path, Options{})
@@ -164,14 +172,7 @@ func TestLayout1FileIsMigrated(t *testing.T) {
 // TestLayout1MigrationResumes interrupts a migration after two small transactions: the next
 // Open finishes it, and the file answers as before.
 func TestLayout1MigrationResumes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "layout1.db")
-	if err := copyFile(path, filepath.Join("testdata", "layout1.db")); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join("testdata", "layout1.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, want := fixture(t, "layout1")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -208,14 +209,7 @@ func TestLayout1MigrationResumes(t *testing.T) {
 // leaves none of its index entries behind.
 func TestLayout2FileOfEarlierKeys(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "layout2.db")
-	if err := copyFile(path, filepath.Join("testdata", "layout2.db")); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(filepath.Join("testdata", "layout2.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, want := fixture(t, "layout2")
 	batches := layoutItems(t)
 	old, err := Open(path, Options{})
 	if err != nil {
