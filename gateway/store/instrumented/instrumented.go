@@ -23,7 +23,7 @@ type Store struct {
 	kind    string
 	tracer  trace.Tracer // nil: no spans
 	latency metric.Float64Histogram
-	labels  sync.Map // label → metric.MeasurementOption, built once (lookups are a hot path)
+	labels  sync.Map // labelKey → metric.MeasurementOption, built once (lookups are a hot path)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,12 +64,12 @@ func (s *Store) call(ctx context.Context, op string, attrs []attribute.KeyValue,
 	return err
 }
 
-// label is an operation and its outcome.
-type label struct{ op, outcome string }
+// labelKey is an operation and its outcome.
+type labelKey struct{ op, outcome string }
 
 // label returns the measurement attributes of op and outcome, building each set once.
 func (s *Store) label(op, outcome string) metric.MeasurementOption {
-	key := label{op, outcome}
+	key := labelKey{op, outcome}
 	if l, ok := s.labels.Load(key); ok {
 		return l.(metric.MeasurementOption)
 	}
