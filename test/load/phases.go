@@ -16,6 +16,7 @@ import (
 	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lienthong/lienthong/adapters/sim"
 	"github.com/lienthong/lienthong/canonical"
@@ -68,10 +69,6 @@ func ingestStreams(ctx context.Context, pools map[canonical.Platform]pool, w *wo
 		first error
 		wg    sync.WaitGroup
 	)
-	sampled := map[string]bool{}
-	for _, s := range w.samples {
-		sampled[s.recordID] = true
-	}
 	res.SampleQRIDs = map[string]string{}
 	jobs := make(chan int)
 	start := time.Now()
@@ -94,18 +91,14 @@ func ingestStreams(ctx context.Context, pools map[canonical.Platform]pool, w *wo
 					res.Accepted += int(resp.GetAcceptedCount())
 					res.Duplicate += int(resp.GetDuplicateCount())
 					res.Rejected += int(resp.GetRejectedCount())
-					var sent []*lienthongv1.Declaration
-					for _, b := range st.batches {
-						sent = append(sent, b.GetDeclarations()...)
-					}
 					for _, it := range resp.GetResults() {
 						q := it.GetQrId()
 						if q == "" {
 							continue
 						}
 						seen[q] = struct{}{}
-						if i := int(it.GetIndex()); i < len(sent) && sampled[sent[i].GetSource().GetRecordId()] {
-							res.SampleQRIDs[sent[i].GetSource().GetRecordId()] = q
+						if id, ok := st.sampled[int(it.GetIndex())]; ok {
+							res.SampleQRIDs[id] = q
 						}
 					}
 				}
@@ -126,13 +119,14 @@ func ingestStreams(ctx context.Context, pools map[canonical.Platform]pool, w *wo
 	return res, first
 }
 
+// sendStream sends one stream's encoded batches as they are and decodes the summary.
 func sendStream(ctx context.Context, client lienthongv1.IngestServiceClient, st stream) (*lienthongv1.StreamDeclarationsResponse, error) {
-	cs, err := client.StreamDeclarations(ctx)
+	cs, err := client.StreamDeclarations(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range st.batches {
-		if err := cs.Send(b); err != nil {
+	for i := range st.batches {
+		if err := cs.SendMsg(&st.batches[i]); err != nil {
 			break // the real error comes with CloseAndRecv
 		}
 	}
@@ -184,17 +178,31 @@ func ingestNative(ctx context.Context, p pool, w *workload, calls int) (ingestRe
 
 // lookupMix is the QR strings a lookup run draws from.
 type lookupMix struct {
-	known    []string // bare QR ids of preloaded identities: 90% of lookups
-	unknown  []string // well-formed QR ids no one declared under
-	signed   []string // the gateway's signed QRs (GetSignedQR)
-	chip     []string // chip ID card QRs of CCCD holders
-	personal []string // decision-1405 personal QRs carrying the QR id
+	known    qrSet // bare QR ids of preloaded identities: 90% of lookups
+	unknown  qrSet // well-formed QR ids no one declared under
+	signed   qrSet // the gateway's signed QRs (GetSignedQR)
+	chip     qrSet // chip ID card QRs of CCCD holders
+	personal qrSet // decision-1405 personal QRs carrying the QR id
+}
+
+// qrSet is QR strings with their encoded LookupRequests.
+type qrSet struct {
+	qrs      []string
+	requests []wire
+}
+
+func (q *qrSet) add(qr string) {
+	q.qrs = append(q.qrs, qr)
+	q.requests = append(q.requests, encode(&lienthongv1.LookupRequest{Qr: qr}))
 }
 
 // buildMix fetches a signed QR for every sample and derives the other forms.
 func buildMix(ctx context.Context, pools map[canonical.Platform]pool, w *workload, preload ingestResult) (*lookupMix, error) {
-	m := &lookupMix{known: preload.QRIDs}
-	if len(m.known) == 0 {
+	m := &lookupMix{}
+	for _, q := range preload.QRIDs {
+		m.known.add(q)
+	}
+	if len(m.known.qrs) == 0 {
 		return nil, errors.New("the preload answered no QR ids")
 	}
 	// Unknown ids come from a deriver with another secret: the right form, never stored.
@@ -203,7 +211,7 @@ func buildMix(ctx context.Context, pools map[canonical.Platform]pool, w *workloa
 		return nil, err
 	}
 	for i := 0; i < max(100, len(w.samples)); i++ {
-		m.unknown = append(m.unknown, other.QRID(identity.Key{Kind: identity.KindCCCD, Value: fmt.Sprintf("0790%08d", i)}))
+		m.unknown.add(other.QRID(identity.Key{Kind: identity.KindCCCD, Value: fmt.Sprintf("0790%08d", i)}))
 	}
 	var firstErr error
 	for _, s := range w.samples {
@@ -218,60 +226,80 @@ func buildMix(ctx context.Context, pools map[canonical.Platform]pool, w *workloa
 			firstErr = cmp.Or(firstErr, err)
 			continue // a sampled record whose person was merged away or rejected: skip it
 		}
-		m.signed = append(m.signed, resp.GetSignedQr())
-		m.personal = append(m.personal, sim.Personal1405(s.person, resp.GetQrId()))
+		m.signed.add(resp.GetSignedQr())
+		m.personal.add(sim.Personal1405(s.person, resp.GetQrId()))
 		if s.person.Document.Type == canonical.DocumentCCCD {
-			m.chip = append(m.chip, sim.ChipCard(s.person))
+			m.chip.add(sim.ChipCard(s.person))
 		}
 	}
-	if len(m.signed) == 0 {
+	if len(m.signed.qrs) == 0 {
 		return nil, fmt.Errorf("GetSignedQR answered none of %d sampled records (first error: %v)", len(w.samples), firstErr)
 	}
-	if len(m.chip) == 0 {
+	if len(m.chip.qrs) == 0 {
 		m.chip = m.personal
 	}
 	return m, nil
 }
 
-// pick draws one QR string: 90% known QR ids, then 3% unknown ids, 3% signed QRs, 2% chip
-// cards and 2% decision-1405 QRs.
-func (m *lookupMix) pick(rng *rand.Rand) string {
-	from := func(s []string) string { return s[rng.IntN(len(s))] }
+// pick draws one encoded request: 90% known QR ids, then 3% unknown ids, 3% signed QRs, 2%
+// chip cards and 2% decision-1405 QRs. known says it is a preloaded identity's QR id.
+func (m *lookupMix) pick(rng *rand.Rand) (req *wire, known bool) {
+	from := func(q *qrSet) *wire { return &q.requests[rng.IntN(len(q.requests))] }
 	switch r := rng.IntN(100); {
 	case r < 90:
-		return from(m.known)
+		return from(&m.known), true
 	case r < 93:
-		return from(m.unknown)
+		return from(&m.unknown), false
 	case r < 96:
-		return from(m.signed)
+		return from(&m.signed), false
 	case r < 98:
-		return from(m.chip)
+		return from(&m.chip), false
 	default:
-		return from(m.personal)
+		return from(&m.personal), false
 	}
 }
 
-// runLookups drives CheckpointService.Lookup with the mix.
+// checkedShare is the share of lookups of known QR ids whose answer the generator decodes
+// and checks (one in checkedShare): the others are read as bytes, as echo answers are.
+const checkedShare = 100
+
+// runLookups drives CheckpointService.Lookup with the mix. Requests are sent encoded and
+// answers kept as bytes, as for echo; a sample of the answers about preloaded identities is
+// decoded, and one that does not find its person counts as an error.
 func runLookups(ctx context.Context, p pool, m *lookupMix, workers int, dur time.Duration) latencies {
-	clients := make([]lienthongv1.CheckpointServiceClient, len(p))
-	for i, cc := range p {
-		clients[i] = lienthongv1.NewCheckpointServiceClient(cc)
-	}
 	return closedLoop(ctx, workers, dur, func(ctx context.Context, worker int, rng *rand.Rand) error {
-		_, err := clients[worker%len(clients)].Lookup(ctx, &lienthongv1.LookupRequest{Qr: m.pick(rng)})
-		return err
+		req, known := m.pick(rng)
+		var a answer
+		if err := p[worker%len(p)].Invoke(ctx, lienthongv1.CheckpointService_Lookup_FullMethodName, req, &a, raw); err != nil {
+			return err
+		}
+		if !known || rng.IntN(checkedShare) != 0 {
+			return nil
+		}
+		return checkFound(a.b)
 	})
 }
 
+// checkFound says whether an encoded LookupResponse found a declared person.
+func checkFound(b []byte) error {
+	var resp lienthongv1.LookupResponse
+	if err := proto.Unmarshal(b, &resp); err != nil {
+		return fmt.Errorf("a lookup answer does not decode: %w", err)
+	}
+	if resp.GetStatus() == lienthongv1.Status_STATUS_NONE || resp.GetNewest() == nil {
+		return fmt.Errorf("the lookup of preloaded QR id %s found no declaration (status %v)", resp.GetQrId(), resp.GetStatus())
+	}
+	return nil
+}
+
+// echoRequest is the bare health Check's request, encoded.
+var echoRequest = encode(&healthpb.HealthCheckRequest{})
+
 // runEcho drives the bare health Check with the same generator.
 func runEcho(ctx context.Context, p pool, workers int, dur time.Duration) latencies {
-	clients := make([]healthpb.HealthClient, len(p))
-	for i, cc := range p {
-		clients[i] = healthpb.NewHealthClient(cc)
-	}
 	return closedLoop(ctx, workers, dur, func(ctx context.Context, worker int, rng *rand.Rand) error {
-		_, err := clients[worker%len(clients)].Check(ctx, &healthpb.HealthCheckRequest{})
-		return err
+		var a answer
+		return p[worker%len(p)].Invoke(ctx, healthpb.Health_Check_FullMethodName, &echoRequest, &a, raw)
 	})
 }
 

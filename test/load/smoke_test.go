@@ -78,6 +78,11 @@ func TestSmoke(t *testing.T) {
 		if len(cells) <= col || strings.TrimSpace(cells[col]) == "0" || strings.TrimSpace(cells[col]) == "0.0" || strings.TrimSpace(cells[col]) == "" {
 			t.Errorf("a phase did nothing: %s", line)
 		}
+		// Lookups and echo answered every request (a sample of lookups of preloaded QR ids is
+		// decoded and must find its person: see checkFound).
+		if col == 6 && len(cells) > 7 && strings.TrimSpace(cells[7]) != "0" {
+			t.Errorf("requests failed: %s", line)
+		}
 	}
 	if t.Failed() {
 		t.Logf("results file:\n%s", got)

@@ -26,11 +26,12 @@ const declarationsPerIdentity = 2.4
 // a chunk at a time and never held as simulator records all at once.
 const chunkDeclarations = 240_000
 
-// stream is the declarations of one client stream, all of one platform.
+// stream is the declarations of one client stream, all of one platform, encoded.
 type stream struct {
 	platform canonical.Platform
-	batches  []*lienthongv1.StreamDeclarationsRequest
-	count    int
+	batches  []wire         // StreamDeclarationsRequest messages
+	count    int            // declarations in batches
+	sampled  map[int]string // index in the stream → record id, of the samples it carries
 }
 
 // sample is one person whose other QR forms the lookup mix shows.
@@ -60,6 +61,7 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 	perChunkSamples := (samples + chunks - 1) / chunks
 	nativePerChunk := (nativeRows + chunks - 1) / chunks
 	var csvRows []tokhaiyte.Row
+	sampledIDs := map[string]bool{}
 	for c := 0; c < chunks; c++ {
 		n := min(chunkDeclarations, total-c*chunkDeclarations)
 		pop := sim.Generate(sim.Config{Seed: seed + int64(c), Declarations: max(n, 10), Epoch: epoch})
@@ -73,6 +75,7 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 			byPlatform[r.Platform] = append(byPlatform[r.Platform], d)
 			if r.Fault == "" && !r.Superseded && taken < perChunkSamples && len(w.samples) < samples {
 				w.samples = append(w.samples, sample{platform: r.Platform, recordID: d.Source.RecordID, person: pop.Person(r.PersonID)})
+				sampledIDs[d.Source.RecordID] = true
 				taken++
 			}
 			if r.Fault == "" && len(csvRows) < (c+1)*nativePerChunk && len(csvRows) < nativeRows {
@@ -84,15 +87,18 @@ func buildWorkload(seed int64, identities, nativeRows, samples int, epoch time.T
 		for _, pl := range []canonical.Platform{canonical.PlatformBluezone, canonical.PlatformNCOVI, canonical.PlatformTokhaiyte} {
 			ds := byPlatform[pl]
 			for start := 0; start < len(ds); start += batchSize * batchesPerStream {
-				s := stream{platform: pl}
+				s := stream{platform: pl, sampled: map[int]string{}}
 				for b := start; b < min(len(ds), start+batchSize*batchesPerStream); b += batchSize {
 					msg := &lienthongv1.StreamDeclarationsRequest{}
 					for _, d := range ds[b:min(len(ds), b+batchSize)] {
 						// A record the simulator wrote in a legacy encoding (invalid UTF-8) is
 						// sent as it is: the gateway rejects it alone (invalid_utf8).
 						msg.Declarations = append(msg.Declarations, gateway.DeclarationToPB(d))
+						if sampledIDs[d.Source.RecordID] {
+							s.sampled[s.count+len(msg.Declarations)-1] = d.Source.RecordID
+						}
 					}
-					s.batches = append(s.batches, msg)
+					s.batches = append(s.batches, encode(msg))
 					s.count += len(msg.Declarations)
 				}
 				w.streams = append(w.streams, s)
