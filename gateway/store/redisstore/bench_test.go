@@ -311,3 +311,71 @@ func BenchmarkAppendAccess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkViewLoaded is 50 callers that each spend work of CPU time around every lookup, as
+// the gateway's gRPC handling does (about 30 µs a lookup under the load harness), so the
+// lookups arrive at the rate of a busy gateway rather than as fast as Redis answers. cpu-ns/op
+// is this process's CPU time per view without the work, server-cpu-ns/op redis-server's,
+// gets/read how many GETs redis-server read at once (the pipelines' size).
+func BenchmarkViewLoaded(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const identities = 10000
+	load(b, s, identities, false)
+	for _, work := range []time.Duration{30 * time.Microsecond} {
+		b.Run("work="+work.String(), func(b *testing.B) {
+			const callers = 50
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			cpu0, srv0, reads0 := processCPU(b), serverCPU(b, srv), serverStat(b, srv, "total_reads_processed")
+			b.ResetTimer()
+			for c := 0; c < callers; c++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+					for next.Add(1) <= int64(b.N) {
+						for t0 := time.Now(); time.Since(t0) < work; {
+						}
+						if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			cpu, srvCPU := processCPU(b)-cpu0, serverCPU(b, srv)-srv0
+			reads := serverStat(b, srv, "total_reads_processed") - reads0
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "views/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)-float64(work.Nanoseconds()), "cpu-ns/op")
+			b.ReportMetric(float64(srvCPU.Nanoseconds())/float64(b.N), "server-cpu-ns/op")
+			b.ReportMetric(float64(b.N)/float64(max(reads, 1)), "gets/read")
+		})
+	}
+}
+
+// serverStat is a counter of INFO stats.
+func serverStat(tb testing.TB, srv *redistest.Server, name string) int64 {
+	info, err := srv.Do("INFO", "stats")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return n
+		}
+	}
+	tb.Fatalf("no %s in INFO stats", name)
+	return 0
+}
