@@ -374,7 +374,7 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 
 func openStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
 	if cfg.Redis == "" {
-		st, err := boltstore.Open(filepath.Join(cfg.DataDir, EmbeddedStoreFile), boltstore.Options{Timeout: 5 * time.Second})
+		st, err := boltstore.Open(filepath.Join(cfg.DataDir, EmbeddedStoreFile), boltstore.Options{Timeout: 5 * time.Second, NoViewCache: !cfg.ViewCache})
 		return st, "embedded", err
 	}
 	opts, err := redisstore.ParseTarget(cfg.Redis)

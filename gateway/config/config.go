@@ -50,6 +50,7 @@ type Config struct {
 	LogFormat     string   `json:"log_format"`     // text or json
 	LogLevel      string   `json:"log_level"`      // debug, info, warn, error
 	DebugAddr     string   `json:"debug_addr"`     // Go profiler (/debug/pprof) listen address; "" is off
+	ViewCache     bool     `json:"view_cache"`     // embedded store: keep every identity's view in memory for lookups
 
 	TLS         TLS                 `json:"tls"`
 	Credentials []auth.Credential   `json:"credentials"` // principals by token hash or certificate name
@@ -122,6 +123,7 @@ func Default() Config {
 		ReplicaID:     fmt.Sprintf("%s-%d", host, os.Getpid()),
 		LogFormat:     "text",
 		LogLevel:      "info",
+		ViewCache:     true,
 		Limits: map[auth.Role]Limit{
 			auth.RolePartner:    {Rate: 200, Burst: 400},
 			auth.RoleCheckpoint: {Rate: 500, Burst: 1000},
@@ -212,6 +214,7 @@ func (c *Config) Settings() []Setting {
 		str("log-format", "log format: text or json", &c.LogFormat),
 		str("log-level", "log level: debug, info, warn or error", &c.LogLevel),
 		str("debug-addr", "listen address of the Go profiler at /debug/pprof/ (keep it on loopback); empty turns it off", &c.DebugAddr),
+		boolean("view-cache", "embedded store: keep every identity's view in memory (a few hundred bytes each) so lookups need not read the file", &c.ViewCache),
 		str("tls-cert", "server certificate (PEM) for gRPC TLS", &c.TLS.Cert),
 		str("tls-key", "server key (PEM) for gRPC TLS", &c.TLS.Key),
 		str("tls-client-ca", "CA (PEM) of client certificates: turns on mTLS", &c.TLS.ClientCA),

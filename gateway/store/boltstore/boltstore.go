@@ -33,6 +33,10 @@
 // the strong identity and re-applied to the strong view inside the same transaction, its view
 // deleted, and every alias pointing to it re-pointed, so an alias is always one hop from the
 // identity it resolves to.
+//
+// Views are also kept in memory (viewcache.go), filled when the file opens and updated when
+// a transaction that wrote them commits, so that a lookup reads a hash map; the file stays the
+// truth, and Options.NoViewCache turns the copy off.
 package boltstore
 
 import (
@@ -58,13 +62,18 @@ type Options struct {
 	// NoSync skips fsync on commit: faster, and a crash may lose acknowledged writes. For
 	// tests and benchmarks only.
 	NoSync bool
+	// NoViewCache keeps identities' views only in the file: the process holds no copy of
+	// them (a few hundred bytes an identity) and opens faster, and lookups walk the file's
+	// B+tree instead of reading a hash map.
+	NoViewCache bool
 }
 
 // Store is a store.Store in one bbolt file.
 type Store struct {
 	db    *bolt.DB
 	now   func() time.Time
-	group group // concurrent WriteBatch and AppendAccess calls, committed together
+	group group      // concurrent WriteBatch and AppendAccess calls, committed together
+	views *viewCache // every view, for lookups; nil with Options.NoViewCache
 	// purgeChunk is the most versions (and rejections) one purge transaction deletes.
 	purgeChunk int
 	close      sync.Once
@@ -141,7 +150,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}}, nil
+	var views *viewCache
+	if !opts.NoViewCache {
+		views = newViewCache()
+		if err := views.load(db); err != nil {
+			_ = db.Close()
+			return nil, errs.Errorf(errs.Other, op, "read the views of %s: %w", path, err)
+		}
+	}
+	return &Store{db: db, now: now, views: views, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}}, nil
 }
 
 // Close closes the file; it is safe to call twice.

@@ -88,7 +88,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		}
 
 		for _, qrid := range order {
-			if err := rebuild(tx, qrid); err != nil {
+			if err := rebuild(tx, s.views, qrid); err != nil {
 				return err
 			}
 		}
@@ -111,7 +111,7 @@ func keysBefore(b *bolt.Bucket, end []byte, limit int) [][]byte {
 }
 
 // rebuild recomputes qrid's view from its stored versions, keeping its revision increasing.
-func rebuild(tx *bolt.Tx, qrid string) error {
+func rebuild(tx *bolt.Tx, cache *viewCache, qrid string) error {
 	ids := tx.Bucket(bucketIdentities)
 	var old store.View
 	if b := ids.Get([]byte(qrid)); b != nil {
@@ -131,5 +131,5 @@ func rebuild(tx *bolt.Tx, qrid string) error {
 		v, _ = store.Apply(v, store.Accepted{Declaration: ver.Declaration, QRID: qrid, Verified: ver.Verified})
 	}
 	v.Revision = old.Revision + 1
-	return putView(tx, qrid, old, v, len(v.Latest) == 0)
+	return putView(tx, cache, qrid, old, v, len(v.Latest) == 0)
 }

@@ -12,13 +12,27 @@ import (
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
-// View reads one view: one Get, and one more when qrid is an alias.
+// View reads one view: from the view cache, or else from the file (one Get, and one more when
+// qrid is an alias).
 func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 	const op = "boltstore.View"
 	var v store.View
 	if !isQRIDKey(qrid) {
 		return v, errs.Errorf(errs.NotFound, op, "no identity with this QR id")
 	}
+	b, ok := s.views.get(qrid)
+	if !ok {
+		return s.fileView(ctx, op, qrid) // an alias, an unknown QR id, or no cache
+	}
+	if err := ctx.Err(); err != nil {
+		return v, errs.E(errs.Transient, op, err)
+	}
+	return v, classify(op, decodeView(b, &v))
+}
+
+// fileView reads qrid's view, or its identity's when it is an alias, from the file.
+func (s *Store) fileView(ctx context.Context, op, qrid string) (store.View, error) {
+	var v store.View
 	err := s.read(ctx, op, func(tx *bolt.Tx) error {
 		views := tx.Bucket(bucketIdentities)
 		b := views.Get([]byte(qrid))

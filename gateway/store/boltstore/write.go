@@ -47,6 +47,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	fn := func(tx *bolt.Tx) error {
 		// fn runs again (alone) when a coalesced batch fails: start afresh.
 		w := newWriteTx(tx)
+		w.views = s.views
 		results = make([]store.Result, len(items))
 		for i, it := range items {
 			r, err := w.item(it, &preps[i])
@@ -73,6 +74,7 @@ type writeTx struct {
 	order                                  []string
 	counts                                 map[string]int64 // store.CellKey → increment
 	subjects                               [][]byte         // bySubject keys, put by flush
+	views                                  *viewCache       // the store's, nil when it keeps none
 }
 
 type cachedView struct {
@@ -345,7 +347,7 @@ func (w *writeTx) flush() error {
 		if !cv.dirty {
 			continue
 		}
-		if err := putView(w.tx, qrid, cv.orig, cv.v, cv.deleted); err != nil {
+		if err := putView(w.tx, w.views, qrid, cv.orig, cv.v, cv.deleted); err != nil {
 			return err
 		}
 	}
@@ -362,11 +364,12 @@ func (w *writeTx) flush() error {
 	return nil
 }
 
-// putView stores (or, when deleted, removes) the view of qrid and keeps the inconsistency
+// putView stores (or, when deleted, removes) the view of qrid, in the file and, once the
+// transaction commits, in cache (when not nil), and keeps the inconsistency
 // indexes in step with it: inconsistent lists every identity with an inconsistency,
 // inconsistentByField (field, NUL, QR id) those with one on a field. old is the view as stored
 // before (zero when none).
-func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
+func putView(tx *bolt.Tx, cache *viewCache, qrid string, old, v store.View, deleted bool) error {
 	k := []byte(qrid)
 	views, inconsistent, byField := tx.Bucket(bucketIdentities), tx.Bucket(bucketInconsistent), tx.Bucket(bucketInconsistentByField)
 	keep := map[store.Field]bool{}
@@ -374,10 +377,13 @@ func putView(tx *bolt.Tx, qrid string, old, v store.View, deleted bool) error {
 		if err := views.Delete(k); err != nil {
 			return err
 		}
+		cache.afterCommit(tx, qrid, nil)
 	} else {
-		if err := views.Put(k, encodeView(v)); err != nil {
+		b := encodeView(v)
+		if err := views.Put(k, b); err != nil {
 			return err
 		}
+		cache.afterCommit(tx, qrid, b)
 		for _, in := range v.Inconsistencies {
 			if !keep[in.Field] {
 				keep[in.Field] = true

@@ -1,0 +1,238 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lienthong/lienthong/gateway/store"
+	"github.com/lienthong/lienthong/gateway/store/storetest"
+)
+
+// TestConformanceNoViewCache runs the store contract with views read from the file only
+// (TestConformance runs it with the cache, the default).
+func TestConformanceNoViewCache(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		s, err := Open(filepath.Join(t.TempDir(), "lienthong.db"), Options{Now: now, Timeout: time.Second, NoViewCache: true})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+// fileViews is every view stored in the file, by QR id.
+func fileViews(t *testing.T, s *Store) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
+			if isQRIDKey(string(k)) {
+				out[string(k)] = clone(v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkCacheAgrees fails unless the cache holds exactly the file's views, and returns how many
+// QR ids it remembers as deleted.
+func checkCacheAgrees(t *testing.T, s *Store) (deleted int) {
+	t.Helper()
+	want := fileViews(t, s)
+	got := 0
+	for i := range s.views.shards {
+		sh := &s.views.shards[i]
+		sh.mu.RLock()
+		for q, e := range sh.m {
+			if e.b == nil {
+				deleted++
+				if _, ok := want[q]; ok {
+					t.Errorf("the cache says %s was deleted; the file has its view", q)
+				}
+				continue
+			}
+			got++
+			if !bytes.Equal(e.b, want[q]) {
+				t.Errorf("the cached view of %s is not the file's", q)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	if got != len(want) {
+		t.Errorf("the cache holds %d views, the file %d", got, len(want))
+	}
+	return deleted
+}
+
+// TestViewCacheAgreesWithFile writes the simulator's declarations (people who merge under
+// a stronger identity lose their view), purges the older half (people left with nothing lose
+// theirs), and reopens: after each, the cache holds exactly what the file holds, and lookups
+// answer as a store without the cache does.
+func TestViewCacheAgreesWithFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	items := simItems(3, 6000)
+	var qrids []string
+	var declared []time.Time
+	for i := 0; i < len(items); i += 500 {
+		res, err := s.WriteBatch(ctx, items[i:min(len(items), i+500)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range res {
+			if r.QRID != "" {
+				qrids = append(qrids, r.QRID)
+			}
+			if a := items[i+j].Accepted; a != nil {
+				declared = append(declared, a.Declaration.DeclaredAt)
+				qrids = append(qrids, a.Aliases...)
+			}
+		}
+	}
+	if n := checkCacheAgrees(t, s); n == 0 {
+		t.Error("no identity merged into another: the test does not exercise deleted views")
+	}
+	slices.SortFunc(declared, time.Time.Compare)
+	if _, err := s.Purge(ctx, declared[len(declared)/2]); err != nil {
+		t.Fatal(err)
+	}
+	checkCacheAgrees(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cached, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cached.Close()
+	if n := checkCacheAgrees(t, cached); n != 0 {
+		t.Errorf("a reopened store remembers %d deleted views; it loads only stored ones", n)
+	}
+	// The same answers as from the file, aliases and unknown ids included.
+	for _, q := range append(qrids, "unknown-qr-id") {
+		a, errA := cached.View(ctx, q)
+		b, errB := cached.fileView(ctx, "test", q)
+		if (errA == nil) != (errB == nil) || !viewsEqual(a, b) {
+			t.Fatalf("View(%s): cached %+v, %v; file %+v, %v", q, a, errA, b, errB)
+		}
+	}
+}
+
+func viewsEqual(a, b store.View) bool {
+	return bytes.Equal(encodeView(a), encodeView(b))
+}
+
+// TestViewCacheIgnoresRollback: a view written in a transaction that fails never reaches the
+// cache.
+func TestViewCacheIgnoresRollback(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "lienthong.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	boom := errors.New("boom")
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := putView(tx, s.views, "q-rolled-back", store.View{}, store.View{QRID: "q-rolled-back", Revision: 1}, false); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update: %v", err)
+	}
+	if _, ok := s.views.get("q-rolled-back"); ok {
+		t.Error("the cache shows a view whose transaction rolled back")
+	}
+	if _, err := s.View(context.Background(), "q-rolled-back"); err == nil {
+		t.Error("View found a view whose transaction rolled back")
+	}
+}
+
+// TestViewCacheLaterTransactionWins: commit handlers of two transactions may run in either
+// order; the entry of the later transaction stays.
+func TestViewCacheLaterTransactionWins(t *testing.T) {
+	c := newViewCache()
+	c.set("q", []byte("second"), 8)
+	c.set("q", []byte("first"), 7)
+	if b, _ := c.get("q"); string(b) != "second" {
+		t.Errorf("after an older transaction's handler: %q, want second", b)
+	}
+	c.set("q", nil, 9)
+	if _, ok := c.get("q"); ok {
+		t.Error("a view deleted by the latest transaction is still there")
+	}
+	c.set("q", []byte("first"), 7)
+	if _, ok := c.get("q"); ok {
+		t.Error("an older transaction's handler brought back a deleted view")
+	}
+}
+
+// TestViewCacheConcurrentReadsAndWrites reads views while batches commit (run with -race):
+// every read finds its identity, at some revision no older than the one acknowledged before
+// it started.
+func TestViewCacheConcurrentReadsAndWrites(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "lienthong.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.WriteBatch(ctx, benchItems(0)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var acked sync.Map // batch n written → true
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		for n := 1; n <= 20; n++ {
+			if _, err := s.WriteBatch(ctx, benchItems(n)); err != nil {
+				t.Error(err)
+				return
+			}
+			acked.Store(n, true)
+		}
+	}()
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				n := i % 21
+				_, written := acked.Load(n)
+				_, err := s.View(ctx, fmt.Sprintf("q-%d-%d", n, i%166))
+				if (written || n == 0) && err != nil {
+					t.Errorf("batch %d was acknowledged before the read, and its identity is not found: %v", n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checkCacheAgrees(t, s)
+}
