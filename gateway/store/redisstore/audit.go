@@ -217,16 +217,19 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 	return n == 1, nil
 }
 
-// AppendAccess records accesses, all in one pipeline. An access of a QR id is one member
-// carrying it, "q|qrid|stamp|bucket|id|<encoded access>", added with the batch's others of
-// its bucket (one of qridAccessBuckets) in one ZADD. The
+// AppendAccess records accesses, all in one pipeline. An access of a QR id is one entry
+// carrying it, "stamp|bucket|id|<encoded access>" (appendAccessEntry), APPENDed to the QR
+// id's access key: constant work for Redis, where the sorted-set member that earlier versions
+// added, "q|qrid|" and the same, went to a random place of a large skip list
+// (BenchmarkAppendAccess, redis-server CPU per access: batches of 256 by one principal
+// 3.0-3.4 → 1.0-1.1 µs, of 1,024 by 64 principals 3.3-3.5 → 1.8-1.9 µs; this process's
+// 1.5-1.6 → 1.8-2.0 and 2.0-2.1 → 2.4-2.5 µs). The
 // accesses of each principal in each second (accessWindow) are one chunk: one HSET of the
 // encoded accesses under a random chunk id and one ZADD of two short members naming it,
 // "A|window|chunk" (all accesses) and "U|principal|window|chunk", in the principal's bucket.
-// A batch of a busy gateway thus costs Redis about one small sorted-set member per access
-// instead of three large ones (earlier versions wrote "a|" and "u|" members per access).
 // Ids are drawn at random before the pipeline, so a client's retry after a lost reply writes
-// the same members and chunks and logs each access once.
+// the same chunks and members, and the same entries again, which readers read once
+// (qridAccesses): each access is logged once.
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "redisstore.AppendAccess"
 	if len(as) == 0 {
@@ -239,7 +242,6 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	}
 	chunks := make(map[chunkKey][]*store.Access)
 	var order []chunkKey
-	var byBucket [qridAccessBuckets][]any // ZADD arguments of each bucket's members
 	var buf []byte
 	for i := range as {
 		a := &as[i]
@@ -252,26 +254,8 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 		if a.QRID == "" {
 			continue // no QR id to find it by: only in its chunk
 		}
-		b := bucketOf(a.QRID) % qridAccessBuckets
-		buf = append(buf[:0], "q|"...)
-		buf = append(buf, clean(a.QRID)...)
-		buf = append(buf, '|')
-		buf = appendStampNs(buf, ns)
-		buf = append(buf, '|')
-		buf = appendBucketText(buf, b)
-		buf = append(buf, '|')
-		buf = appendRandomID(buf)
-		buf = append(buf, '|')
-		buf = appendAccess(buf, a)
-		if byBucket[b] == nil {
-			byBucket[b] = []any{"zadd", s.k.accessIndex(b)}
-		}
-		byBucket[b] = append(byBucket[b], "0", string(buf))
-	}
-	for _, args := range byBucket {
-		if args != nil {
-			pipe.Do(ctx, args...)
-		}
+		buf = appendAccessEntry(buf[:0], a, ns)
+		pipe.Append(ctx, s.k.accessesOf(a.QRID), string(buf))
 	}
 	for _, k := range order {
 		b := bucketOf(k.principal)
@@ -288,13 +272,53 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	return classify(op, err)
 }
 
-// qridAccessBuckets is how many buckets hold the accesses of QR ids: a QR id's accesses are
-// in bucket bucketOf(qrid) % qridAccessBuckets. A batch's members then share a few large
-// ZADDs (and a few sorted sets Redis keeps in its caches) instead of one command each: 3.1
-// against 5.5 µs of redis-server CPU per access in batches of 256, 2.7 against 4.8 in
-// batches of 1,024 (BenchmarkAppendAccess); 64 still spreads them over a Redis Cluster.
-// Readers look in every bucket (earlier versions wrote the QR id's own bucket).
-const qridAccessBuckets = 64
+// appendAccessEntry appends an entry of a QR id's access key: the length (uvarint) of the
+// access's key "stamp|bucket|id|<encoded access>" (the form of the index members of earlier
+// versions, after "q|qrid|"), then the key, with a random id drawn now.
+func appendAccessEntry(buf []byte, a *store.Access, ns int64) []byte {
+	var key [128]byte
+	k := appendStampNs(key[:0], ns)
+	k = append(k, '|')
+	k = appendBucketText(k, bucketOf(a.QRID))
+	k = append(k, '|')
+	k = appendRandomID(k)
+	k = append(k, '|')
+	k = appendAccess(k, a)
+	buf = binary.AppendUvarint(buf, uint64(len(k)))
+	return append(buf, k...)
+}
+
+// qridAccesses returns the keys ("stamp|bucket|id[|<encoded access>]") of up to n accesses
+// of qrid sorting before after (all when after is empty), newest first, and whether there
+// are more: the entries of its access key and, written by earlier versions, the index
+// members "q|qrid|" of every bucket. An entry written twice (a pipeline the client sent
+// again after losing its reply) is returned once.
+func (s *Store) qridAccesses(ctx context.Context, qrid, after string, n int) ([]string, bool, error) {
+	all, more, err := s.listIndex(ctx, s.k.accessIndex, accessQRIDPrefix(qrid), after, true, n)
+	if err != nil {
+		return nil, false, err
+	}
+	val, err := s.c.Get(ctx, s.k.accessesOf(qrid)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, err
+	}
+	for d := (dec{b: val}); len(d.b) > 0; {
+		key := d.literal(d.u())
+		if d.err != nil {
+			return nil, false, errCorrupt
+		}
+		if after == "" || key < after {
+			all = append(all, key)
+		}
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	slices.Reverse(all)
+	if len(all) > n {
+		return all[:n], true, nil
+	}
+	return all, more, nil
+}
 
 // appendRandomID appends 16 hex digits of a random 64-bit id.
 func appendRandomID(b []byte) []byte {
@@ -311,7 +335,7 @@ func appendBucketText(buf []byte, b int) []byte {
 }
 
 // AccessLog returns accesses, newest first, paged. Accesses of a QR id (by one principal or
-// any) are read from the QR id's members; the others from chunks and, written by earlier
+// any) are read from the QR id's access key and members (qridAccesses); the others from chunks and, written by earlier
 // versions, per-access members (accessLogMerged).
 func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Access, string, error) {
 	const op = "redisstore.AccessLog"
@@ -331,7 +355,10 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	var out []store.Access
 	var at []string // the index suffix of each access in out
 	for {
-		suffixes, more, err := s.listIndex(ctx, s.k.accessIndex, accessQRIDPrefix(q.QRID), after, true, chunk)
+		suffixes, more, err := s.qridAccesses(ctx, q.QRID, after, chunk)
+		if errors.Is(err, errCorrupt) {
+			return nil, "", errs.E(errs.Other, op, err)
+		}
 		if err != nil {
 			return nil, "", classify(op, err)
 		}

@@ -26,10 +26,13 @@
 //	lt:{bN}:rj          hash: record key → binary rejection
 //	lt:{bN}:rji         sorted set (lexical): rejection index by time, platform, reason
 //	lt:{bN}:ps          hash: passage id → "" (dedupe)
-//	lt:{bN}:acci        sorted set (lexical): the access log's index: an access of a QR id
-//	                    is one member carrying it, "q|qrid|stamp|bucket|id|<access>" (in
-//	                    bucket bucketOf(qrid) % 64; earlier versions: bucketOf(qrid)); chunks
-//	                    are named by "A|window|chunk" and "U|principal|window|chunk"
+//	lt:{bN}:aq:<qrid>   the accesses of a QR id: entries appended one after the other, each
+//	                    the length (uvarint) of "stamp|bucket|id|<access>" and that key
+//	lt:{bN}:acci        sorted set (lexical): the access log's index: chunks are named by
+//	                    "A|window|chunk" and "U|principal|window|chunk"; earlier versions
+//	                    added an access of a QR id as a member carrying it,
+//	                    "q|qrid|stamp|bucket|id|<access>" (in bucket bucketOf(qrid) % 64, or
+//	                    before that bucketOf(qrid))
 //	lt:{bN}:accc        hash: chunk id → an access chunk, the accesses of one principal in
 //	                    one second (window) of one AppendAccess call, in its bucket
 //	lt:{bN}:acc         only in data written by earlier versions: hash of accesses by a
@@ -103,10 +106,13 @@
 //
 // The gateway writes lookups' accesses in batches (up to 4,096 gathered for 20 ms), so the
 // log is written for the batch, not for each access alone: AppendAccess is one pipeline of
-// plain, idempotent commands. Each access of a QR id is one sorted-set member carrying it:
-// auditors find a person's accesses (and a principal's accesses of that person, filtered)
-// in one range of every bucket. A batch's members are spread over 64 buckets' sorted sets
-// (qridAccessBuckets), a few ZADDs of many members each. Every access is also in a chunk:
+// plain commands. Each access of a QR id is one entry carrying it, APPENDed to the QR id's
+// access key: auditors find a person's accesses (and a principal's accesses of that person,
+// filtered) in that key, with those earlier versions wrote as sorted-set members, "q|qrid|",
+// in one range of every bucket. An APPEND costs Redis the same however many accesses there
+// are, where a member went to a random place of a large skip list: at 100,000 identities in
+// the load harness those ZADDs were about two thirds of redis-server's CPU time per lookup.
+// Every access is also in a chunk:
 // the accesses of one principal in one second (the window) of one call, encoded together
 // (the principal once) in a hash under a random id, named by two short members,
 // "A|window|chunk" for the whole log and "U|principal|window|chunk", both in the
@@ -116,7 +122,8 @@
 // batches of 256 by one principal: redis-server CPU 13.0 → 4.2 µs per access, the
 // gateway's 5.7 → 2.8 µs; batches of 1,024 by 64 principals: 12.6 → 4.5 and 6.5 → 3.2 µs.
 // Ids are drawn before the pipeline, so the client's retry after a lost reply writes the
-// same members and chunks: an access is logged once.
+// same members and chunks, and appends the same entries again, which readers read once: an
+// access is logged once.
 //
 // The whole log and a principal's are read newest first by merging chunks, window by window
 // (a chunk's accesses all sort before the end of its window, which bounds what an unread
@@ -127,8 +134,11 @@
 // Stored format: accesses written by earlier versions (per-access members "a|", "u|", "q|",
 // with the access or naming a record in lt:{bN}:acc) are read with the new ones. Earlier
 // versions do not read chunks: a gateway built before them lists the accesses written
-// since only by QR id, so upgrade every replica sharing a Redis together (as for the compact
-// identities). Purge leaves the access log as it always has.
+// since only by QR id, and a gateway built before the QR ids' access keys does not read
+// them (it lists the accesses written since only in the whole log and by principal), so
+// upgrade every replica sharing a Redis together (as for the compact identities).
+// TestPreviousQRIDAccessMembersAreRead reads members as the version before the access keys
+// wrote them. Purge leaves the access log as it always has.
 //
 // # Leases, failures, operating
 //

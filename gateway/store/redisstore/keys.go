@@ -42,6 +42,9 @@ func (k keyspace) tag(b int) string { return k.tags[b] }
 func (k keyspace) view(qrid string) string { return k.tag(bucketOf(qrid)) + "v:" + qrid }
 func (k keyspace) decl(qrid string) string { return k.tag(bucketOf(qrid)) + "d:" + qrid }
 
+// accessesOf is a QR id's access key: its accesses' entries, appended (appendAccessEntry).
+func (k keyspace) accessesOf(qrid string) string { return k.tag(bucketOf(qrid)) + "aq:" + qrid }
+
 // Per-bucket keys.
 func (k keyspace) counters(b int) string       { return k.tag(b) + "cnt" }  // hash: counter cell → n
 func (k keyspace) inconsistent(b int) string   { return k.tag(b) + "inc" }  // zset (lex): index entries of inconsistent views
