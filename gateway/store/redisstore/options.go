@@ -172,6 +172,9 @@ func (o Options) universal() *redis.UniversalOptions {
 		ReadTimeout:   dur(o.ReadTimeout),
 		WriteTimeout:  dur(o.WriteTimeout),
 		MaxRetries:    retries,
+		// RESP2: the store uses no RESP3 feature (push notifications, client-side caching),
+		// and with RESP3 the client checks for push notifications before every reply.
+		Protocol: 2,
 		// A refused connection is an outage: report it at once (errs.Transient) and let the
 		// caller's back-off and breaker decide, instead of redialling inside one call.
 		DialerRetries: 1,
