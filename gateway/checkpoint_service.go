@@ -68,8 +68,10 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 		resp.Newest = summaryToPB(newest)
 		resp.ValidUntil = timeToPB(newest.DeclaredAt.Add(s.d.Validity))
 	}
-	for _, p := range v.Platforms() {
-		resp.Platforms = append(resp.Platforms, string(p))
+	platforms := v.Platforms()
+	resp.Platforms = make([]string, len(platforms))
+	for i, p := range platforms {
+		resp.Platforms[i] = string(p)
 	}
 	resp.Flags = &lienthongv1.LookupFlags{UnverifiedIdentity: !v.Verified, Inconsistent: len(v.Inconsistencies) > 0}
 	for _, inc := range v.Inconsistencies {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -48,7 +50,11 @@ func TestStoreFailuresReachCallersAsStatuses(t *testing.T) {
 
 func TestPanicIsInternalAndServerGoesOn(t *testing.T) {
 	var buf syncBuffer
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { mp.Shutdown(context.Background()) })
 	h := newHarnessWith(t, harnessOptions{
+		meter:  mp.Meter("test"),
 		logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		wrap: func(s store.Store) store.Store {
 			d, err := identity.NewDeriver(identitySecret)
@@ -70,4 +76,10 @@ func TestPanicIsInternalAndServerGoesOn(t *testing.T) {
 	if st := lookup(t, h, chipCardQR(an)).GetStatus(); st != lienthongv1.Status_STATUS_NONE {
 		t.Errorf("after a panic: %v", st)
 	}
+	// The call that panicked is measured, as INTERNAL.
+	got := observations(t, reader, "rpc.server.call.duration", func(a attribute.Set) string {
+		code, _ := a.Value("rpc.grpc.status_code")
+		return code.AsString()
+	})
+	wantObservations(t, "call", got, map[string]uint64{"Internal": 1, "OK": 1})
 }

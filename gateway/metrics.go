@@ -2,21 +2,22 @@ package gateway
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc/codes"
+
+	"github.com/lienthong/lienthong/gateway/metricattr"
 )
 
 // metrics are the gateway's instruments: every gRPC call by method and code, and lookups by
 // status.
 type metrics struct {
 	callDuration   metric.Float64Histogram
-	byCall         sync.Map // callKey → metric.MeasurementOption, built once per method and code
+	byCall         *metricattr.Sets[callKey]
 	lookupDuration metric.Float64Histogram
-	byStatus       sync.Map // status → metric.MeasurementOption, built once per status
+	byStatus       *metricattr.Sets[string]
 }
 
 type callKey struct {
@@ -36,26 +37,24 @@ func newMetrics(m metric.Meter) *metrics {
 		metric.WithDescription("Checkpoint lookup latency, from request to answer, by status"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(latencyBuckets...))
-	return &metrics{callDuration: calls, lookupDuration: lookups}
+	return &metrics{
+		callDuration: calls,
+		byCall: metricattr.New(func(k callKey) attribute.Set {
+			return attribute.NewSet(attribute.String("rpc.method", k.method), attribute.String("rpc.grpc.status_code", k.code.String()))
+		}),
+		lookupDuration: lookups,
+		byStatus: metricattr.New(func(status string) attribute.Set {
+			return attribute.NewSet(attribute.String("status", status))
+		}),
+	}
 }
 
 // call records one gRPC call's latency under its method and code.
 func (m *metrics) call(ctx context.Context, method string, code codes.Code, took time.Duration) {
-	k := callKey{method, code}
-	opt, ok := m.byCall.Load(k)
-	if !ok {
-		opt, _ = m.byCall.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("rpc.method", method), attribute.String("rpc.grpc.status_code", code.String()))))
-	}
-	m.callDuration.Record(ctx, took.Seconds(), opt.(metric.MeasurementOption))
+	m.callDuration.Record(ctx, took.Seconds(), m.byCall.Of(callKey{method, code})...)
 }
 
-// lookup records one lookup's latency; the attribute set of each status is built once, not
-// on every call (the hot path).
+// lookup records one lookup's latency under its status.
 func (m *metrics) lookup(ctx context.Context, start time.Time, status string) {
-	opt, ok := m.byStatus.Load(status)
-	if !ok {
-		opt, _ = m.byStatus.LoadOrStore(status, metric.WithAttributeSet(attribute.NewSet(attribute.String("status", status))))
-	}
-	m.lookupDuration.Record(ctx, time.Since(start).Seconds(), opt.(metric.MeasurementOption))
+	m.lookupDuration.Record(ctx, time.Since(start).Seconds(), m.byStatus.Of(status)...)
 }

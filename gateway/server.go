@@ -119,8 +119,8 @@ func NewServer(d Deps, opts ...grpc.ServerOption) *grpc.Server {
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		// Measured before the guard, so that refused calls count; logged after it, with the
 		// principal.
-		grpc.ChainUnaryInterceptor(recoverUnary(d.Logger), measureUnary(m), d.Guard.Unary(), logUnary(d.Logger)),
-		grpc.ChainStreamInterceptor(recoverStream(d.Logger), measureStream(m), d.Guard.Stream(), logStream(d.Logger)),
+		grpc.ChainUnaryInterceptor(observeUnary(d.Logger, m), d.Guard.Unary(), logUnary(d.Logger)),
+		grpc.ChainStreamInterceptor(observeStream(d.Logger, m), d.Guard.Stream(), logStream(d.Logger)),
 	}
 	if d.Tracer != nil {
 		// Spans only: the call metrics are logUnary's. A stats handler makes gRPC copy every
@@ -138,46 +138,34 @@ func NewServer(d Deps, opts ...grpc.ServerOption) *grpc.Server {
 	return s
 }
 
-func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+// observeUnary records every call's latency by method and code, and turns a handler's panic
+// into INTERNAL (logged with its stack, and measured as INTERNAL).
+func observeUnary(log *slog.Logger, m *metrics) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
 				err = status.Error(codes.Internal, "internal error")
 			}
+			m.call(ctx, info.FullMethod, status.Code(err), time.Since(start))
 		}()
 		return h(ctx, req)
 	}
 }
 
-func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+// observeStream is observeUnary for streams: latency to the stream's end.
+func observeStream(log *slog.Logger, m *metrics) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
 				err = status.Error(codes.Internal, "internal error")
 			}
+			m.call(ss.Context(), info.FullMethod, status.Code(err), time.Since(start))
 		}()
 		return h(srv, ss)
-	}
-}
-
-// measureUnary records every call's latency by method and code.
-func measureUnary(m *metrics) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := h(ctx, req)
-		m.call(ctx, info.FullMethod, status.Code(err), time.Since(start))
-		return resp, err
-	}
-}
-
-func measureStream(m *metrics) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		start := time.Now()
-		err := h(srv, ss)
-		m.call(ss.Context(), info.FullMethod, status.Code(err), time.Since(start))
-		return err
 	}
 }
 

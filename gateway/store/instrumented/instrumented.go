@@ -4,7 +4,6 @@ package instrumented
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
+	"github.com/lienthong/lienthong/gateway/metricattr"
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
@@ -23,7 +23,7 @@ type Store struct {
 	kind    string
 	tracer  trace.Tracer // nil: no spans
 	latency metric.Float64Histogram
-	labels  sync.Map // labelKey → metric.MeasurementOption, built once (lookups are a hot path)
+	labels  *metricattr.Sets[labelKey] // lookups are a hot path
 }
 
 var _ store.Store = (*Store)(nil)
@@ -35,7 +35,9 @@ func Wrap(next store.Store, kind string, tp trace.TracerProvider, m metric.Meter
 		metric.WithDescription("Store call latency by store kind, operation and outcome"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2))
-	s := &Store{next: next, kind: kind, latency: h}
+	s := &Store{next: next, kind: kind, latency: h, labels: metricattr.New(func(k labelKey) attribute.Set {
+		return attribute.NewSet(attribute.String("store", kind), attribute.String("op", k.op), attribute.String("outcome", k.outcome))
+	})}
 	if tp != nil {
 		s.tracer = tp.Tracer("github.com/lienthong/lienthong/gateway/store")
 	}
@@ -60,23 +62,12 @@ func (s *Store) call(ctx context.Context, op string, attrs []attribute.KeyValue,
 		}
 	}
 	span.End()
-	s.latency.Record(ctx, time.Since(start).Seconds(), s.label(op, outcome))
+	s.latency.Record(ctx, time.Since(start).Seconds(), s.labels.Of(labelKey{op, outcome})...)
 	return err
 }
 
 // labelKey is an operation and its outcome.
 type labelKey struct{ op, outcome string }
-
-// label returns the measurement attributes of op and outcome, building each set once.
-func (s *Store) label(op, outcome string) metric.MeasurementOption {
-	key := labelKey{op, outcome}
-	if l, ok := s.labels.Load(key); ok {
-		return l.(metric.MeasurementOption)
-	}
-	l, _ := s.labels.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("store", s.kind), attribute.String("op", op), attribute.String("outcome", outcome))))
-	return l.(metric.MeasurementOption)
-}
 
 // qrid is the span attribute of a QR id; nothing (and no allocation) when there are no spans.
 func (s *Store) qrid(q string) []attribute.KeyValue {
