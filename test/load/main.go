@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -170,6 +171,8 @@ func measure(ctx context.Context, o options, log io.Writer) (*report, error) {
 type storeRun struct {
 	kind           string
 	ingest, native ingestResult
+	ingestCPU      cpuShare // CPU used during the preload: harness, gateway, redis-server
+	nativeCPU      cpuShare // CPU used during the native ingest
 	echo, lookup   latencies
 	echoCPU        cpuShare   // CPU used during the echo run: harness, echo server
 	lookupCPU      cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
@@ -230,11 +233,17 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	step("%s: preloading %d declarations through StreamDeclarations (%d streams at a time)", kind, w.declarations, o.streams)
 	prof := profiler{perfDir: o.perfDir, pprofDir: o.pprofDir, debugAddr: debugAddr}
 	pid := gw.cmd.Process.Pid
+	redisPID := 0
+	if rs != nil {
+		redisPID = rs.cmd.Process.Pid
+	}
 	stopPerf, err := prof.record(kind+"-preload", pid, 10)
 	if err != nil {
 		return sr, err
 	}
-	if sr.ingest, err = ingestStreams(ctx, partners, w, o.streams); err != nil {
+	var ingestErr error
+	sr.ingestCPU, err = measureCPU(pid, redisPID, func() { sr.ingest, ingestErr = ingestStreams(ctx, partners, w, o.streams) })
+	if err = cmp.Or(ingestErr, err); err != nil {
 		return sr, err
 	}
 	if err := stopPerf(); err != nil {
@@ -270,10 +279,6 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if stopPerf, err = prof.record(kind+"-lookup", pid, int(2*o.duration.Seconds())); err != nil {
 		return sr, err
 	}
-	redisPID := 0
-	if rs != nil {
-		redisPID = rs.cmd.Process.Pid
-	}
 	stopSelf, err := prof.self(kind + "-lookup-harness")
 	if err != nil {
 		return sr, err
@@ -304,7 +309,8 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if stopPerf, err = prof.record(kind+"-native", pid, 5); err != nil {
 		return sr, err
 	}
-	if sr.native, err = ingestNative(ctx, partners["tokhaiyte"], w, o.streams); err != nil {
+	sr.nativeCPU, err = measureCPU(pid, redisPID, func() { sr.native, ingestErr = ingestNative(ctx, partners["tokhaiyte"], w, o.streams) })
+	if err = cmp.Or(ingestErr, err); err != nil {
 		return sr, err
 	}
 	if err := stopPerf(); err != nil {

@@ -104,6 +104,27 @@ func (r *report) markdown() string {
 			r.demo.Deliveries, r.demo.Wall.Seconds(), float64(r.demo.Deliveries)/r.demo.Wall.Seconds())
 	}
 
+	p("\nWhere the cores went during ingest (CPU time per declaration, µs; gateway cores busy: its CPU\ntime over the phase's wall time, of the machine's %d):\n\n", runtime.NumCPU())
+	p("| phase | store | harness (client) | gateway | redis-server | gateway cores busy |\n|---|---|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		for _, ph := range []struct {
+			name string
+			res  ingestResult
+			cpu  cpuShare
+		}{{"CPU: StreamDeclarations", s.ingest, s.ingestCPU}, {"CPU: SubmitNativeRecords", s.native, s.nativeCPU}} {
+			redis := "n/a"
+			if s.kind == "redis" {
+				redis = fmt.Sprintf("%.1f", perRequest(ph.cpu.Redis, ph.res.Declarations))
+			}
+			busy := 0.0
+			if ph.res.Elapsed > 0 {
+				busy = ph.cpu.Server.Seconds() / ph.res.Elapsed.Seconds()
+			}
+			p("| %s | %s | %.1f | %.1f | %s | %.2f |\n", ph.name, s.kind,
+				perRequest(ph.cpu.Client, ph.res.Declarations), perRequest(ph.cpu.Server, ph.res.Declarations), redis, busy)
+		}
+	}
+
 	p("\n## Memory\n\nIdentities: the simulator's ground truth (%d); in brackets, the distinct QR ids the preload answered.\n\n", r.identities)
 	p("| store | identities | gateway RSS at end | Redis used_memory growth | Redis bytes per identity | Redis bytes per declaration |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.stores {

@@ -52,6 +52,7 @@ func TestSmoke(t *testing.T) {
 		"| StreamDeclarations, canonical, 1,000 per message | redis |", "| SubmitNativeRecords, tokhaiyte CSV, 1,000 per call | redis |",
 		"| lienthong demo --once, simulated partners end to end |",
 		"| embedded | ", "| redis | ",
+		"| CPU: StreamDeclarations | embedded |", "| CPU: SubmitNativeRecords | redis |",
 		"| lookup embedded ≥ 0.8 × echo requests/s |", "| lookup embedded p99 ≤ 2 × echo p99 |", "| lookup Redis ≥ 0.6 × echo requests/s |",
 		"| canonical ingest ≥ 20000/s, embedded |", "| canonical ingest ≥ 20000/s, redis |", "| demo end to end < 10s",
 		"| Redis ≤ 1024 bytes per identity |",
