@@ -76,10 +76,14 @@ func (c *viewCache) set(qrid string, b []byte, txid int) {
 }
 
 // afterCommit makes the cache show qrid's view as tx leaves it (b nil: deleted) once tx has
-// committed.
+// committed. It keeps a copy of b of b's length: encodeView leaves room to grow, which would
+// more than double the memory the cache holds.
 func (c *viewCache) afterCommit(tx *bolt.Tx, qrid string, b []byte) {
 	if c == nil {
 		return
+	}
+	if b != nil {
+		b = clone(b)
 	}
 	txid := tx.ID()
 	tx.OnCommit(func() { c.set(qrid, b, txid) })

@@ -68,6 +68,10 @@ func checkCacheAgrees(t *testing.T, s *Store) (deleted int) {
 			if !bytes.Equal(e.b, want[q]) {
 				t.Errorf("the cached view of %s is not the file's", q)
 			}
+			// No room to grow is kept: it was most of the cache's memory.
+			if cap(e.b) > len(e.b)+len(e.b)/8 {
+				t.Errorf("the cached view of %s has %d bytes of capacity for %d", q, cap(e.b), len(e.b))
+			}
 		}
 		sh.mu.RUnlock()
 	}
