@@ -16,6 +16,7 @@ import (
 	"github.com/lienthong/lienthong/canonical/identity"
 	"github.com/lienthong/lienthong/canonical/qr"
 	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/gateway/ingest"
 	"github.com/lienthong/lienthong/gateway/rpcstatus"
 	"github.com/lienthong/lienthong/gateway/store"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
@@ -48,40 +49,99 @@ func (s *ingestService) SubmitDeclarations(ctx context.Context, req *lienthongv1
 	return &lienthongv1.SubmitDeclarationsResponse{Results: items, AcceptedCount: a, DuplicateCount: dup, RejectedCount: rej}, nil
 }
 
+// streamAhead is the most batches a stream has received and prepared ahead of the store,
+// and writes together when the store is slower than they arrive.
+const streamAhead = 2
+
+// StreamDeclarations stores each message's batch in order and answers with a summary. The
+// next batches are received and prepared while the ones before them are written, and the
+// batches prepared by then are written together (the store's single writer then commits more
+// at once, and finds them waiting instead of idling); a batch is still written only after the
+// ones before it, and the first that fails ends the stream with nothing after it written.
 func (s *ingestService) StreamDeclarations(stream lienthongv1.IngestService_StreamDeclarationsServer) error {
-	ctx := stream.Context()
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	next := make(chan streamBatch, streamAhead-1)
+	go s.receiveBatches(ctx, stream, next)
 	resp := &lienthongv1.StreamDeclarationsResponse{}
-	for {
-		msg, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+	for b := range next {
+		ready := []streamBatch{b}
+		for len(ready) < streamAhead && ready[len(ready)-1].err == nil && len(next) > 0 {
+			ready = append(ready, <-next)
+		}
+		var end error // what ends the stream after the batches ready
+		if last := ready[len(ready)-1]; last.err != nil {
+			end, ready = last.err, ready[:len(ready)-1]
+		}
+		prepared := make([]*ingest.Prepared, len(ready))
+		for i, r := range ready {
+			prepared[i] = r.prepared
+		}
+		stored, err := ingest.StoreInOrder(ctx, prepared)
+		for i, results := range stored {
+			items, a, dup, rej := itemResults(ready[i].batch, results)
+			for _, it := range items {
+				it.Index += int32(len(resp.Results))
+				it.RecordId, it.SignedQr = "", "" // index identifies the item in a summary
+			}
+			resp.Results = append(resp.Results, items...)
+			resp.AcceptedCount += a
+			resp.DuplicateCount += dup
+			resp.RejectedCount += rej
+			resp.BatchCount++
+		}
+		switch {
+		case err != nil:
+			return rpcstatus.FromError(err)
+		case errors.Is(end, io.EOF):
 			return stream.SendAndClose(resp)
+		case end != nil:
+			return end
 		}
-		if err != nil {
-			return err
+	}
+	// The stream ended (the caller went away) before receiveBatches could say so.
+	return rpcstatus.FromError(ctx.Err())
+}
+
+// streamBatch is one message of a stream, prepared, or what ends the stream: io.EOF, or the
+// error to answer with once the batches before it are stored.
+type streamBatch struct {
+	batch    []canonical.Declaration
+	prepared *ingest.Prepared
+	err      error
+}
+
+// receiveBatches receives and prepares a stream's batches into next, in order, until the
+// stream ends or a message is refused (its error is the last batch sent), or ctx ends.
+func (s *ingestService) receiveBatches(ctx context.Context, stream lienthongv1.IngestService_StreamDeclarationsServer, next chan<- streamBatch) {
+	defer close(next)
+	received := 0 // declarations in the batches before; all stored when the next is reached
+	for {
+		var b streamBatch
+		msg, err := stream.Recv()
+		switch {
+		case err != nil:
+			b.err = err
+		case received+len(msg.GetDeclarations()) > MaxStream:
+			b.err = rpcstatus.FromError(errs.Errorf(errs.Exhausted, "ingest.StreamDeclarations",
+				"a stream carries at most %d declarations; %d were stored, open a new stream for the rest", MaxStream, received))
+		default:
+			if b.batch, err = s.canonicalBatch(ctx, msg.GetDeclarations()); err != nil {
+				b.err = rpcstatus.FromError(err)
+			} else {
+				// The summary carries no signed QR (the contract keeps it small), so none is signed.
+				b.prepared = s.d.Pipeline.PrepareBatch(ctx, b.batch)
+				received += len(b.batch)
+			}
 		}
-		if len(resp.Results)+len(msg.GetDeclarations()) > MaxStream {
-			return rpcstatus.FromError(errs.Errorf(errs.Exhausted, "ingest.StreamDeclarations",
-				"a stream carries at most %d declarations; %d were stored, open a new stream for the rest", MaxStream, len(resp.Results)))
+		select {
+		case next <- b:
+		case <-ctx.Done():
+			return
 		}
-		batch, err := s.canonicalBatch(ctx, msg.GetDeclarations())
-		if err != nil {
-			return rpcstatus.FromError(err)
+		if b.err != nil {
+			return
 		}
-		// The summary carries no signed QR (the contract keeps it small), so none is signed.
-		results, err := s.d.Pipeline.Unsigned().Ingest(ctx, batch)
-		if err != nil {
-			return rpcstatus.FromError(err)
-		}
-		items, a, dup, rej := itemResults(batch, results)
-		for _, it := range items {
-			it.Index += int32(len(resp.Results))
-			it.RecordId, it.SignedQr = "", "" // index identifies the item in a summary
-		}
-		resp.Results = append(resp.Results, items...)
-		resp.AcceptedCount += a
-		resp.DuplicateCount += dup
-		resp.RejectedCount += rej
-		resp.BatchCount++
 	}
 }
 

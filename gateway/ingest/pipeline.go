@@ -113,15 +113,77 @@ func (u unsigned) Ingest(ctx context.Context, batch []canonical.Declaration) ([]
 }
 
 func (p *Pipeline) ingest(ctx context.Context, batch []canonical.Declaration, issuer Issuer) ([]adapters.Result, error) {
+	return p.prepareBatch(ctx, batch, issuer).Store(ctx)
+}
+
+// Prepared is a batch prepared for the store (every item normalized, validated and keyed) and
+// not yet written: a caller with batches in sequence prepares the next while the store writes
+// this one.
+type Prepared struct {
+	p      *Pipeline
+	issuer Issuer
+	batch  []canonical.Declaration
+	items  []store.Item
+}
+
+// PrepareBatch prepares a batch as Ingest does, without writing it; its Store answers without
+// signed QR strings, as Unsigned's Ingest does.
+func (p *Pipeline) PrepareBatch(ctx context.Context, batch []canonical.Declaration) *Prepared {
+	return p.prepareBatch(ctx, batch, nil)
+}
+
+func (p *Pipeline) prepareBatch(ctx context.Context, batch []canonical.Declaration, issuer Issuer) *Prepared {
 	now := p.cfg.Now().UTC()
 	items := make([]store.Item, len(batch))
 	for i, d := range batch {
 		items[i] = p.Prepare(ctx, d, now)
 	}
-	written, err := p.cfg.Store.WriteBatch(ctx, items)
+	return &Prepared{p: p, issuer: issuer, batch: batch, items: items}
+}
+
+// Store writes the prepared batch in one store call and returns one result per item, in
+// order. An error means the batch was not committed.
+func (b *Prepared) Store(ctx context.Context) ([]adapters.Result, error) {
+	written, err := b.p.cfg.Store.WriteBatch(ctx, b.items)
 	if err != nil {
 		return nil, err
 	}
+	return b.answer(written), nil
+}
+
+// StoreInOrder writes prepared batches of one pipeline as if one after the other, in one
+// store call (one commit for them all), and returns each batch's results. When that call
+// fails they are written one at a time, so that each batch's outcome is its own: it returns
+// the results of the batches before the first that fails, and that batch's error.
+func StoreInOrder(ctx context.Context, bs []*Prepared) ([][]adapters.Result, error) {
+	if len(bs) > 1 {
+		var items []store.Item
+		for _, b := range bs {
+			items = append(items, b.items...)
+		}
+		if written, err := bs[0].p.cfg.Store.WriteBatch(ctx, items); err == nil {
+			out := make([][]adapters.Result, len(bs))
+			for i, b := range bs {
+				out[i], written = b.answer(written[:len(b.items)]), written[len(b.items):]
+			}
+			return out, nil
+		}
+	}
+	var out [][]adapters.Result
+	for _, b := range bs {
+		results, err := b.Store(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, results)
+	}
+	return out, nil
+}
+
+// answer turns the store's results for the batch's items into the partner's, signing QRs
+// and telling the observer.
+func (b *Prepared) answer(written []store.Result) []adapters.Result {
+	p, items := b.p, b.items
 	results := make([]adapters.Result, len(items))
 	for i, it := range items {
 		r := written[i]
@@ -138,17 +200,17 @@ func (p *Pipeline) ingest(ctx context.Context, batch []canonical.Declaration, is
 				reasons = append(reasons, v.Reason)
 			}
 		}
-		if r.QRID != "" && issuer != nil {
-			if s, err := issuer.Issue(r.QRID); err == nil {
+		if r.QRID != "" && b.issuer != nil {
+			if s, err := b.issuer.Issue(r.QRID); err == nil {
 				res.SignedQR = s
 			} else {
 				p.cfg.Logger.Warn("signed QR not issued", "qr_id", r.QRID, "err", err)
 			}
 		}
 		if p.cfg.Observe != nil {
-			p.cfg.Observe(batch[i].Source, r, reasons)
+			p.cfg.Observe(b.batch[i].Source, r, reasons)
 		}
 		results[i] = res
 	}
-	return results, nil
+	return results
 }
