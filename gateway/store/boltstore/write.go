@@ -83,6 +83,7 @@ type cachedView struct {
 	exists  bool       // stored before or created in this transaction
 	dirty   bool
 	deleted bool
+	history [][]byte // history keys of this transaction, put by flush
 }
 
 // appendFill is how full bbolt leaves the pages it splits in buckets written mostly in key
@@ -158,11 +159,11 @@ func (w *writeTx) item(it store.Item, p *prepared) (store.Result, error) {
 		ver = encodeVersion(version{QRID: target, Verified: a.Verified, Declaration: a.Declaration})
 		hist = historyKey(target, &a.Declaration, p.rec)
 	}
-	if err := w.putVersion(p, ver, hist); err != nil {
+	if err := w.putVersion(p, ver); err != nil {
 		return store.Result{}, err
 	}
 	a.QRID = target
-	if err := w.apply(a); err != nil {
+	if err := w.apply(a, hist); err != nil {
 		return store.Result{}, err
 	}
 	w.count(p)
@@ -216,12 +217,10 @@ func (w *writeTx) resolve(qrid string) string {
 	return qrid
 }
 
-// putVersion stores an accepted item's version (ver, encoded) and its index entries.
-func (w *writeTx) putVersion(p *prepared, ver, history []byte) error {
+// putVersion stores an accepted item's version (ver, encoded) and its index entries but its
+// history entry (apply's).
+func (w *writeTx) putVersion(p *prepared, ver []byte) error {
 	if err := w.versions.Put(p.rec, ver); err != nil {
-		return err
-	}
-	if err := w.ids.Put(history, nil); err != nil {
 		return err
 	}
 	if p.subject != nil {
@@ -261,9 +260,16 @@ func (w *writeTx) absorb(weak, target string) error {
 			return err
 		}
 	}
-	// The weak identity's versions move to target (under history keys of this build's
-	// form) and are merged into its view.
-	type moved struct{ key, rec []byte }
+	// The weak identity's versions, stored and of this transaction, move to target (under
+	// history keys of this build's form) and are merged into its view.
+	cv, err := w.view(weak)
+	if err != nil {
+		return err
+	}
+	type moved struct {
+		key, rec []byte
+		stored   bool
+	}
 	var ms []moved
 	prefix = tagged(weak, tagHistory, 0)
 	c = w.ids.Cursor()
@@ -272,8 +278,12 @@ func (w *writeTx) absorb(weak, target string) error {
 		if rec == nil {
 			return fmt.Errorf("history entry %q of %s has no record key", k, weak)
 		}
-		ms = append(ms, moved{clone(k), clone(rec)})
+		ms = append(ms, moved{clone(k), clone(rec), true})
 	}
+	for _, k := range cv.history {
+		ms = append(ms, moved{k, historyRecord(prefix, k, nil), false})
+	}
+	cv.history = nil
 	for _, m := range ms {
 		var v version
 		if err := decodeVersion(w.versions.Get(m.rec), &v); err != nil {
@@ -283,19 +293,15 @@ func (w *writeTx) absorb(weak, target string) error {
 		if err := w.versions.Put(m.rec, encodeVersion(v)); err != nil {
 			return err
 		}
-		if err := w.ids.Delete(m.key); err != nil {
+		if m.stored {
+			if err := w.ids.Delete(m.key); err != nil {
+				return err
+			}
+		}
+		a := store.Accepted{Declaration: v.Declaration, QRID: target, Verified: v.Verified}
+		if err := w.apply(a, historyKey(target, &v.Declaration, m.rec)); err != nil {
 			return err
 		}
-		if err := w.ids.Put(historyKey(target, &v.Declaration, m.rec), nil); err != nil {
-			return err
-		}
-		if err := w.apply(store.Accepted{Declaration: v.Declaration, QRID: target, Verified: v.Verified}); err != nil {
-			return err
-		}
-	}
-	cv, err := w.view(weak)
-	if err != nil {
-		return err
 	}
 	if cv.exists {
 		cv.deleted, cv.dirty = true, true
@@ -320,11 +326,14 @@ func (w *writeTx) view(qrid string) (*cachedView, error) {
 	return cv, nil
 }
 
-func (w *writeTx) apply(a store.Accepted) error {
+// apply merges a version into the cached view of its identity and files its history key
+// (written by flush).
+func (w *writeTx) apply(a store.Accepted, history []byte) error {
 	cv, err := w.view(a.QRID)
 	if err != nil {
 		return err
 	}
+	cv.history = append(cv.history, history)
 	if v, changed := store.Apply(cv.v, a); changed {
 		cv.v, cv.exists, cv.dirty, cv.deleted = v, true, true, false
 	}
@@ -332,8 +341,9 @@ func (w *writeTx) apply(a store.Accepted) error {
 }
 
 // flush writes the subject index entries, the changed views with their inconsistency index
-// entries, and the counts. The entries and views go in key order: their keys are random, and
-// in order each put finds the pages of the one before it in the CPU's caches.
+// entries and the history entries, and the counts. The entries and views go in key order:
+// their keys are random, and in order each put finds the pages of the one before it in the
+// CPU's caches (an identity's view and history share a page).
 func (w *writeTx) flush() error {
 	slices.SortFunc(w.subjects, bytes.Compare)
 	for _, k := range w.subjects {
@@ -344,11 +354,16 @@ func (w *writeTx) flush() error {
 	slices.Sort(w.order)
 	for _, qrid := range w.order {
 		cv := w.cache[qrid]
-		if !cv.dirty {
-			continue
+		if cv.dirty {
+			if err := putView(w.tx, w.views, qrid, cv.orig, cv.v, cv.deleted); err != nil {
+				return err
+			}
 		}
-		if err := putView(w.tx, w.views, qrid, cv.orig, cv.v, cv.deleted); err != nil {
-			return err
+		slices.SortFunc(cv.history, bytes.Compare)
+		for _, k := range cv.history {
+			if err := w.ids.Put(k, nil); err != nil {
+				return err
+			}
 		}
 	}
 	cells := make([]string, 0, len(w.counts))
