@@ -1,0 +1,113 @@
+package boltstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway/store"
+)
+
+// growBase is a store file of BOLTSTORE_GROW_BASE declarations (default 1,200,000: about
+// 500,000 identities) kept in the temp folder across runs (it takes minutes to build).
+func growBase(b *testing.B) string {
+	n := 1_200_000
+	if v, err := strconv.Atoi(os.Getenv("BOLTSTORE_GROW_BASE")); err == nil {
+		n = v
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("boltstore-grow-%d.db", n))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	s, err := Open(path+".tmp", Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	items := simItems(1, n)
+	for i := 0; i < len(items); i += 1000 {
+		if _, err := s.WriteBatch(context.Background(), items[i:min(len(items), i+1000)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// growNext are the declarations written after growBase: another population's.
+var growNext = sync.OnceValue(func() []store.Item { return simItems(3, 200_000) })
+
+// BenchmarkIngestLargeStreams is the late part of the load harness's preload without gRPC:
+// 4 (or 8) writers send 200,000 declarations in batches of 1,000, with fsync, into a copy of
+// a large store (growBase). One op is the whole run.
+func BenchmarkIngestLargeStreams(b *testing.B) {
+	base := growBase(b)
+	items := growNext()
+	for _, writers := range []int{4, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			ctx := context.Background()
+			var pages, commits int64
+			var cpu, write, spill, elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				path := filepath.Join(b.TempDir(), "grow.db")
+				if err := copyFile(path, base); err != nil {
+					b.Fatal(err)
+				}
+				s, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				before := s.db.Stats()
+				cpu0 := cpuTime()
+				t0 := time.Now()
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							start := int(next.Add(1)-1) * 1000
+							if start >= len(items) {
+								return
+							}
+							if _, err := s.WriteBatch(ctx, items[start:min(len(items), start+1000)]); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				elapsed += time.Since(t0)
+				cpu += cpuTime() - cpu0
+				after := s.db.Stats()
+				d := after.TxStats.Sub(&before.TxStats)
+				pages += d.GetWrite()
+				write += d.GetWriteTime()
+				spill += d.GetSpillTime()
+				commits += s.group.commits.Load()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(b.N * len(items))
+			b.ReportMetric(n/elapsed.Seconds(), "decl/s")
+			b.ReportMetric(cpu.Seconds()*1e6/n, "cpu-µs/decl")
+			b.ReportMetric(float64(pages)/n, "pages/decl")
+			b.ReportMetric(write.Seconds()*1e6/n, "write-µs/decl")
+			b.ReportMetric(spill.Seconds()*1e6/n, "spill-µs/decl")
+			b.ReportMetric(n/float64(commits), "decl/commit")
+		})
+	}
+}
