@@ -65,7 +65,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, errs.Errorf(errs.Invalid, op, "redis namespace %q: must not contain braces", ns)
 	}
 	c := redis.NewUniversalClient(opts.universal())
-	s := &Store{c: c, gets: &getter{c: c}, k: newKeyspace(ns), now: opts.Now, casRetries: opts.CASRetries}
+	s := &Store{c: c, k: newKeyspace(ns), now: opts.Now, casRetries: opts.CASRetries}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -84,6 +84,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, classify(op, err)
 		}
 	}
+	s.gets = newGetter(c)
 	return s, nil
 }
 
