@@ -34,9 +34,9 @@
 // deleted, and every alias pointing to it re-pointed, so an alias is always one hop from the
 // identity it resolves to.
 //
-// Views are also kept in memory (viewcache.go), filled when the file opens and updated when
-// a transaction that wrote them commits, so that a lookup reads a hash map; the file stays the
-// truth, and Options.NoViewCache turns the copy off.
+// Views are also kept in memory (viewcache.go), filled in the background when the file opens
+// and updated when a transaction that wrote them commits, so that a lookup reads a hash map;
+// the file stays the truth, and Options.NoViewCache turns the copy off.
 package boltstore
 
 import (
@@ -74,6 +74,9 @@ type Store struct {
 	now   func() time.Time
 	group group      // concurrent WriteBatch and AppendAccess calls, committed together
 	views *viewCache // every view, for lookups; nil with Options.NoViewCache
+	// loading is the view cache's filling; closing stops it.
+	loading sync.WaitGroup
+	closing chan struct{}
 	// purgeChunk is the most versions (and rejections) one purge transaction deletes.
 	purgeChunk int
 	close      sync.Once
@@ -150,20 +153,25 @@ func Open(path string, opts Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	var views *viewCache
+	s := &Store{db: db, now: now, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}, closing: make(chan struct{})}
 	if !opts.NoViewCache {
-		views = newViewCache()
-		if err := views.load(db); err != nil {
-			_ = db.Close()
-			return nil, errs.Errorf(errs.Other, op, "read the views of %s: %w", path, err)
-		}
+		// Filled in the background (seconds for a million identities): until then a view
+		// the cache does not hold yet is read from the file.
+		s.views = newViewCache()
+		s.loading.Add(1)
+		go func() {
+			defer s.loading.Done()
+			_ = s.views.load(db, s.closing) // on an error the rest is read from the file
+		}()
 	}
-	return &Store{db: db, now: now, views: views, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}}, nil
+	return s, nil
 }
 
 // Close closes the file; it is safe to call twice.
 func (s *Store) Close() error {
 	s.close.Do(func() {
+		close(s.closing)
+		s.loading.Wait()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = errs.E(errs.Other, "boltstore.Close", err)
 		}

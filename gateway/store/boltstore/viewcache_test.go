@@ -127,6 +127,7 @@ func TestViewCacheAgreesWithFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cached.Close()
+	cached.loading.Wait()
 	if n := checkCacheAgrees(t, cached); n != 0 {
 		t.Errorf("a reopened store remembers %d deleted views; it loads only stored ones", n)
 	}
@@ -239,4 +240,62 @@ func TestViewCacheConcurrentReadsAndWrites(t *testing.T) {
 	}
 	wg.Wait()
 	checkCacheAgrees(t, s)
+}
+
+// TestViewCacheLoadsInBackground: right after Open, while the cache fills, lookups answer as
+// from the file and writes go on; the writes win over the older views the loader reads, and
+// a store closed while loading closes at once.
+func TestViewCacheLoadsInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lienthong.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	items := simItems(4, 12000)
+	for i := 0; i < 9000; i += 1000 {
+		if _, err := s.WriteBatch(ctx, items[i:i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var qrids []string
+	for i := 9000; i < len(items); i += 1000 {
+		res, err := s.WriteBatch(ctx, items[i:i+1000]) // many change views the loader reads
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if r.QRID != "" {
+				qrids = append(qrids, r.QRID)
+			}
+		}
+		for _, q := range qrids[max(0, len(qrids)-50):] {
+			a, errA := s.View(ctx, q)
+			b, errB := s.fileView(ctx, "test", q)
+			if (errA == nil) != (errB == nil) || !viewsEqual(a, b) {
+				t.Fatalf("View(%s) while loading: %+v, %v; file %+v, %v", q, a, errA, b, errB)
+			}
+		}
+	}
+	s.loading.Wait()
+	checkCacheAgrees(t, s)
+
+	// Closed while loading: Close stops the loader instead of waiting for it.
+	s.Close()
+	s2, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
