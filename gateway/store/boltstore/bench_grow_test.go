@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,7 +54,6 @@ func BenchmarkIngestLargeStreams(b *testing.B) {
 	items := growNext()
 	for _, writers := range []int{4, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			ctx := context.Background()
 			var pages, commits int64
 			var cpu, write, spill, elapsed time.Duration
 			for i := 0; i < b.N; i++ {
@@ -70,25 +68,7 @@ func BenchmarkIngestLargeStreams(b *testing.B) {
 				before := s.db.Stats()
 				cpu0 := cpuTime()
 				t0 := time.Now()
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				for range writers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for {
-							start := int(next.Add(1)-1) * 1000
-							if start >= len(items) {
-								return
-							}
-							if _, err := s.WriteBatch(ctx, items[start:min(len(items), start+1000)]); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
+				writeConcurrently(b, s, items, writers)
 				elapsed += time.Since(t0)
 				cpu += cpuTime() - cpu0
 				after := s.db.Stats()

@@ -170,7 +170,6 @@ var ingestItems = sync.OnceValue(func() []store.Item { return simItems(1, 240_00
 func BenchmarkIngest4Streams(b *testing.B) {
 	items := ingestItems()
 	b.ResetTimer()
-	ctx := context.Background()
 	var pages, size, commits int64
 	var cpu, write time.Duration
 	for i := 0; i < b.N; i++ {
@@ -182,25 +181,7 @@ func BenchmarkIngest4Streams(b *testing.B) {
 		before := s.db.Stats()
 		cpu0 := cpuTime()
 		b.StartTimer()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					start := int(next.Add(1)-1) * 1000
-					if start >= len(items) {
-						return
-					}
-					if _, err := s.WriteBatch(ctx, items[start:min(len(items), start+1000)]); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		writeConcurrently(b, s, items, 4)
 		b.StopTimer()
 		cpu += cpuTime() - cpu0
 		after := s.db.Stats()
@@ -222,4 +203,28 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	b.ReportMetric(write.Seconds()*1e6/n, "write-µs/decl")
 	b.ReportMetric(float64(size)/n, "file-B/decl")
 	b.ReportMetric(n/float64(commits), "decl/commit")
+}
+
+// writeConcurrently writes items in batches of 1,000 from writers goroutines, each taking the
+// next batch when its last is stored, as ingest streams do.
+func writeConcurrently(b *testing.B, s *Store, items []store.Item, writers int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(1)-1) * 1000
+				if start >= len(items) {
+					return
+				}
+				if _, err := s.WriteBatch(context.Background(), items[start:min(len(items), start+1000)]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -130,25 +130,10 @@ func BenchmarkViewParallel50(b *testing.B) {
 		b.Run("mode="+mode, func(b *testing.B) {
 			s.direct = mode == "direct"
 			const callers = 50
-			var next atomic.Int64
-			var wg sync.WaitGroup
 			b.ReportAllocs()
 			cpu0, srv0 := processCPU(b), serverCPU(b, srv)
 			b.ResetTimer()
-			for c := 0; c < callers; c++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := rand.New(rand.NewPCG(rand.Uint64(), 1))
-					for next.Add(1) <= int64(b.N) {
-						if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			viewFromCallers(b, s, identities, callers, 0)
 			b.StopTimer()
 			cpu, srvCPU := processCPU(b)-cpu0, serverCPU(b, srv)-srv0
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "views/s")
@@ -329,27 +314,10 @@ func BenchmarkViewLoaded(b *testing.B) {
 	for _, work := range []time.Duration{30 * time.Microsecond} {
 		b.Run("work="+work.String(), func(b *testing.B) {
 			const callers = 50
-			var next atomic.Int64
-			var wg sync.WaitGroup
 			b.ReportAllocs()
 			cpu0, srv0, reads0 := processCPU(b), serverCPU(b, srv), serverStat(b, srv, "total_reads_processed")
 			b.ResetTimer()
-			for c := 0; c < callers; c++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := rand.New(rand.NewPCG(rand.Uint64(), 1))
-					for next.Add(1) <= int64(b.N) {
-						for t0 := time.Now(); time.Since(t0) < work; {
-						}
-						if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			viewFromCallers(b, s, identities, callers, work)
 			b.StopTimer()
 			cpu, srvCPU := processCPU(b)-cpu0, serverCPU(b, srv)-srv0
 			reads := serverStat(b, srv, "total_reads_processed") - reads0
@@ -378,4 +346,27 @@ func serverStat(tb testing.TB, srv *redistest.Server, name string) int64 {
 	}
 	tb.Fatalf("no %s in INFO stats", name)
 	return 0
+}
+
+// viewFromCallers runs b.N views of random identities from callers goroutines, each spending
+// work of CPU time before every view.
+func viewFromCallers(b *testing.B, s *Store, identities, callers int, work time.Duration) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < callers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(rand.Uint64(), 1))
+			for next.Add(1) <= int64(b.N) {
+				for t0 := time.Now(); time.Since(t0) < work; {
+				}
+				if _, err := s.View(context.Background(), qridOf(r.IntN(identities))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
