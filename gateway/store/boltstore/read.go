@@ -220,6 +220,7 @@ func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	}
 	return classify(op, s.commit(len(as), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccess)
+		b.FillPercent = appendFill // keys are time and sequence: appends, as for versions
 		for _, a := range as {
 			seq, err := b.NextSequence()
 			if err != nil {
