@@ -87,14 +87,7 @@ func BenchmarkWriteBatch500Parallel(b *testing.B) {
 }
 
 func BenchmarkView(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	const identities = 10000
-	load(b, s, identities, false)
+	s, _ := viewStore(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -118,14 +111,7 @@ func BenchmarkView(b *testing.B) {
 //
 // cpu-ns/op is this process's CPU time per view, server-cpu-ns/op redis-server's.
 func BenchmarkViewParallel50(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	const identities = 10000
-	load(b, s, identities, false)
+	s, srv := viewStore(b)
 	for _, mode := range []string{"direct", "pipelined"} {
 		b.Run("mode="+mode, func(b *testing.B) {
 			s.direct = mode == "direct"
@@ -303,14 +289,7 @@ func BenchmarkAppendAccess(b *testing.B) {
 // is this process's CPU time per view without the work, server-cpu-ns/op redis-server's,
 // gets/read how many GETs redis-server read at once (the pipelines' size).
 func BenchmarkViewLoaded(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	const identities = 10000
-	load(b, s, identities, false)
+	s, srv := viewStore(b)
 	for _, work := range []time.Duration{30 * time.Microsecond} {
 		b.Run("work="+work.String(), func(b *testing.B) {
 			const callers = 50
@@ -369,4 +348,20 @@ func viewFromCallers(b *testing.B, s *Store, identities, callers int, work time.
 		}()
 	}
 	wg.Wait()
+}
+
+// identities is how many identities the view benchmarks' store holds.
+const identities = 10000
+
+// viewStore is a store on a Redis of its own, loaded with identities identities, for the view
+// benchmarks; both close when b ends.
+func viewStore(b *testing.B) (*Store, *redistest.Server) {
+	srv := redistest.Start(b, redistest.Options{})
+	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	load(b, s, identities, false)
+	return s, srv
 }
