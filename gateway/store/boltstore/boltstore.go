@@ -112,11 +112,16 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.Timeout,
 		NoSync:  opts.NoSync,
-		// As etcd does: the free page list is not written on each commit (it is rebuilt by
-		// scanning when the file is opened) and is kept in a hash map, which stays fast in a
-		// large, fragmented file. Neither changes what a commit makes durable.
+		// As etcd does, the free page list is not written on each commit (it is rebuilt by
+		// scanning when the file is opened); this does not change what a commit makes durable.
+		// It is kept as a sorted array (bbolt's default), not etcd's hash map: a commit
+		// allocates thousands of single pages, which the array hands out from its front in
+		// page order, where the map picks each at random through three large maps: with the
+		// array, ingest into a file of 500,000 identities took 9% less CPU and wrote its
+		// pages 10% faster (BenchmarkIngestLargeStreams). The array scans for runs of pages,
+		// which only a node larger than a page needs.
 		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		FreelistType:   bolt.FreelistArrayType,
 	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
