@@ -119,7 +119,10 @@ func Open(path string, opts Options) (*Store, error) {
 		// page order, where the map picks each at random through three large maps: with the
 		// array, ingest into a file of 500,000 identities took 9% less CPU and wrote its
 		// pages 10% faster (BenchmarkIngestLargeStreams). The array scans for runs of pages,
-		// which only a node larger than a page needs.
+		// which only a node larger than a page needs, and each write transaction copies it
+		// whole to merge the pages freed before: in a file nearly emptied by a purge (266,000
+		// free pages) a small commit took 1.25 ms of CPU against 0.5-0.6 ms with the map,
+		// about 3.5% of a core at the access log's 50 commits a second.
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistArrayType,
 	})
