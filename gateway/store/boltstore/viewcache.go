@@ -183,15 +183,6 @@ func (sh *viewShard) compact() {
 	sh.dead = 0
 }
 
-// arenaBytes is the capacity of the shard's chunks.
-func (sh *viewShard) arenaBytes() int {
-	n := 0
-	for _, ch := range sh.chunks {
-		n += cap(ch)
-	}
-	return n
-}
-
 // afterCommit makes the cache show qrid's view as tx leaves it (b nil: deleted) once tx has
 // committed. b must not change until then.
 func (c *viewCache) afterCommit(tx *bolt.Tx, qrid string, b []byte) {

@@ -206,6 +206,15 @@ func TestViewCacheArenaStaysBounded(t *testing.T) {
 	}
 }
 
+// arenaBytes is the capacity of the shard's chunks.
+func (sh *viewShard) arenaBytes() int {
+	n := 0
+	for _, ch := range sh.chunks {
+		n += cap(ch)
+	}
+	return n
+}
+
 // TestViewCacheLongKeys: a QR id longer than a cache key holds is not cached; its view is
 // read from the file, and a lookup still finds it.
 func TestViewCacheLongKeys(t *testing.T) {
