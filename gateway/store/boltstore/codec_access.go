@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"encoding/binary"
 	"encoding/json"
 
 	"github.com/lienthong/lienthong/gateway/store"
@@ -12,14 +13,52 @@ import (
 // version, still read.
 const accessFormat1 = 1
 
+// accessFormatChunk is the format byte of a value holding a run of accesses from one
+// AppendAccess call, oldest first: their count, then each access as in format 1 without its
+// format byte. The gateway logs every lookup, and one key a lookup was most of the cost of
+// logging it (a B+tree search and an element each); a chunk is one key for dozens.
+const accessFormatChunk = 2
+
+// accessChunkBytes bounds a chunk's value, so that it fits one page with its key: a larger
+// value would need a run of free pages, which bolt's free-page array finds by scanning it.
+const accessChunkBytes = 3500
+
 func encodeAccess(a store.Access) []byte {
 	b := make([]byte, 0, 16+len(a.Principal)+len(a.Role)+len(a.Action)+len(a.QRID)+len(a.Reason)+5)
-	b = append(b, accessFormat1)
+	return appendAccess(append(b, accessFormat1), &a)
+}
+
+// appendAccess appends a's time and strings.
+func appendAccess(b []byte, a *store.Access) []byte {
 	b = appendTimeValue(b, a.At)
 	for _, s := range [...]string{a.Principal, a.Role, a.Action, a.QRID, a.Reason} {
 		b = appendString(b, s)
 	}
 	return b
+}
+
+// chunkAccesses splits as (sorted oldest first) into chunk values of at most
+// accessChunkBytes each (an access larger than that alone), calling put with each chunk's
+// first access and its value.
+func chunkAccesses(as []store.Access, put func(first *store.Access, value []byte) error) error {
+	var one []byte // one access, to measure it before it joins the chunk
+	for len(as) > 0 {
+		body := make([]byte, 0, accessChunkBytes)
+		n := 0
+		for ; n < len(as); n++ {
+			one = appendAccess(one[:0], &as[n])
+			if n > 0 && len(body)+len(one)+binary.MaxVarintLen32+1 > accessChunkBytes {
+				break
+			}
+			body = append(body, one...)
+		}
+		v := binary.AppendUvarint(append(make([]byte, 0, len(body)+binary.MaxVarintLen32+1), accessFormatChunk), uint64(n))
+		if err := put(&as[0], append(v, body...)); err != nil {
+			return err
+		}
+		as = as[n:]
+	}
+	return nil
 }
 
 func decodeAccess(b []byte, a *store.Access) error {
@@ -30,12 +69,41 @@ func decodeAccess(b []byte, a *store.Access) error {
 		return errCorrupt
 	}
 	r := newReader(b)
-	*a = store.Access{At: r.time()}
-	for _, s := range [...]*string{&a.Principal, &a.Role, &a.Action, &a.QRID, &a.Reason} {
-		*s = r.string()
-	}
+	*a = readAccess(&r)
 	if r.bad || len(r.b) != 0 {
 		return errCorrupt
 	}
 	return nil
+}
+
+func readAccess(r *reader) store.Access {
+	a := store.Access{At: r.time()}
+	for _, s := range [...]*string{&a.Principal, &a.Role, &a.Action, &a.QRID, &a.Reason} {
+		*s = r.string()
+	}
+	return a
+}
+
+// decodeAccesses appends the accesses of a value of the access bucket to out, oldest first:
+// a chunk's, or the one access of a value written before chunks (JSON or format 1).
+func decodeAccesses(b []byte, out []store.Access) ([]store.Access, error) {
+	if len(b) == 0 || b[0] != accessFormatChunk {
+		var a store.Access
+		if err := decodeAccess(b, &a); err != nil {
+			return out, err
+		}
+		return append(out, a), nil
+	}
+	r := newReader(b)
+	n := r.uvarint()
+	if r.bad || n == 0 || n > uint64(len(r.b)) { // each access takes at least a byte
+		return out, errCorrupt
+	}
+	for ; n > 0 && !r.bad; n-- {
+		out = append(out, readAccess(&r))
+	}
+	if r.bad || len(r.b) != 0 {
+		return out, errCorrupt
+	}
+	return out, nil
 }

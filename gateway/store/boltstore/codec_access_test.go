@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +74,69 @@ func FuzzDecodeAccess(f *testing.F) {
 	})
 }
 
+// A run of accesses splits into chunks that each fit a page (an access too large for one is a
+// chunk of its own), and the chunks decode to the run, in order.
+func TestAccessChunksRoundTrip(t *testing.T) {
+	var run []store.Access
+	for i := range 300 {
+		a := store.Access{At: day0.Add(time.Duration(i) * time.Millisecond), Principal: fmt.Sprintf("cp-%d", i%7), Role: "checkpoint", Action: "lookup", QRID: fmt.Sprintf("q%023d", i)}
+		if i == 150 {
+			a.Action, a.Reason = "history", strings.Repeat("điều tra ", 600) // 6,600 bytes
+		}
+		run = append(run, a)
+	}
+	var got []store.Access
+	chunks := 0
+	err := chunkAccesses(run, func(first *store.Access, value []byte) error {
+		chunks++
+		before := len(got)
+		var err error
+		if got, err = decodeAccesses(value, got); err != nil {
+			return err
+		}
+		if *first != got[before] {
+			t.Errorf("chunk %d filed under %+v, its first access is %+v", chunks, *first, got[before])
+		}
+		if len(value) > accessChunkBytes && len(got)-before > 1 {
+			t.Errorf("chunk %d: %d bytes for %d accesses, over %d", chunks, len(value), len(got)-before, accessChunkBytes)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, run) {
+		t.Fatalf("chunks decode to %d accesses, not the %d written in order", len(got), len(run))
+	}
+	if chunks < 3 || chunks > 20 {
+		t.Errorf("%d chunks for 300 accesses of about 70 bytes and one of 6,600", chunks)
+	}
+}
+
+// FuzzDecodeAccesses: no value makes decoding panic, and a chunk that decodes re-encodes to
+// the same accesses.
+func FuzzDecodeAccesses(f *testing.F) {
+	_ = chunkAccesses([]store.Access{sampleAccess(), {}}, func(_ *store.Access, v []byte) error {
+		f.Add(v)
+		return nil
+	})
+	f.Add([]byte{accessFormatChunk, 0xff, 0xff, 0xff, 0x0f}) // a huge count
+	f.Add([]byte{accessFormatChunk, 2, 0})                   // truncated
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := decodeAccesses(b, nil)
+		if err != nil || b[0] != accessFormatChunk {
+			return
+		}
+		var again []store.Access
+		if err := chunkAccesses(as, func(_ *store.Access, v []byte) error {
+			again, err = decodeAccesses(v, again)
+			return err
+		}); err != nil || !reflect.DeepEqual(again, as) {
+			t.Fatalf("re-encoding changed the accesses: %v", err)
+		}
+	})
+}
+
 func BenchmarkEncodeAccess(b *testing.B) {
 	a := sampleAccess()
 	b.Run("binary", func(b *testing.B) {
@@ -114,5 +180,71 @@ func TestAccessLogReadsBothEncodings(t *testing.T) {
 	got[1].At = old.At
 	if !reflect.DeepEqual(got, []store.Access{recent, old}) {
 		t.Errorf("AccessLog:\n got %+v\nwant %+v", got, []store.Access{recent, old})
+	}
+}
+
+// TestAccessLogPagesThroughChunks: accesses appended in calls of many (several chunks each),
+// out of time order within a call, and one written before chunks, page newest first with and
+// without filters, each access on exactly one page; a token of the earlier form (a key
+// alone) still goes on below its key.
+func TestAccessLogPagesThroughChunks(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "access.db"), nil)
+	defer s.Close()
+	old := store.Access{At: day0, Principal: "cp-0", Role: "checkpoint", Action: "lookup", QRID: "q3"}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAccess).Put(binary.BigEndian.AppendUint64(appendTime(nil, old.At), 0), encodeAccess(old))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all := []store.Access{old}
+	n := 0
+	for _, calls := range []int{130, 1, 70} {
+		var batch []store.Access
+		for range calls {
+			n++
+			batch = append(batch, store.Access{At: day0.Add(time.Duration(n) * time.Second), Principal: fmt.Sprintf("cp-%d", n%3), Role: "checkpoint", Action: "lookup", QRID: fmt.Sprintf("q%d", n%10)})
+		}
+		all = append(all, batch...)
+		slices.Reverse(batch) // the recorder's order is not always time order
+		if err := s.AppendAccess(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newestFirst := slices.Clone(all)
+	slices.Reverse(newestFirst)
+	for _, q := range []store.AccessQuery{{PageSize: 7}, {Principal: "cp-2", PageSize: 7}, {QRID: "q3", PageSize: 5}, {PageSize: 1000}} {
+		var want []store.Access
+		for _, a := range newestFirst {
+			if q.Matches(a) {
+				want = append(want, a)
+			}
+		}
+		var got []store.Access
+		for pages := 1; ; pages++ {
+			page, next, err := s.AccessLog(ctx, q)
+			if err != nil {
+				t.Fatalf("%+v page %d: %v", q, pages, err)
+			}
+			if len(page) > q.PageSize || (next != "" && len(page) != q.PageSize) {
+				t.Fatalf("%+v page %d: %d accesses, next %q", q, pages, len(page), next)
+			}
+			got = append(got, page...)
+			if next == "" {
+				break
+			}
+			if pages > len(all) {
+				t.Fatalf("%+v: pages never end", q)
+			}
+			q.PageToken = next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: paged %d accesses, want %d newest first", q, len(got), len(want))
+		}
+	}
+	// An earlier build's token is the key of the last access it returned.
+	page, _, err := s.AccessLog(ctx, store.AccessQuery{PageToken: encodeToken(binary.BigEndian.AppendUint64(appendTime(nil, old.At.Add(time.Nanosecond)), 0))})
+	if err != nil || !reflect.DeepEqual(page, []store.Access{old}) {
+		t.Errorf("after a key-only token: %+v, %v; want the access before it", page, err)
 	}
 }

@@ -1,9 +1,11 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -146,25 +148,68 @@ func (s *Store) Rejections(ctx context.Context, q store.RejectionQuery) ([]store
 	return out, next, err
 }
 
-// AccessLog pages through accesses newest first.
+// AccessLog pages through accesses newest first. A page token is the key of the chunk that
+// holds the page's last access and that access's index in it.
 func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Access, string, error) {
 	const op = "boltstore.AccessLog"
-	var out []store.Access
-	next, extra, err := s.newestFirst(ctx, op, bucketAccess, q.PageToken, q.PageSize, func(tx *bolt.Tx, k []byte) (bool, error) {
-		var a store.Access
-		if err := decodeAccess(tx.Bucket(bucketAccess).Get(k), &a); err != nil {
-			return false, err
-		}
-		if !q.Matches(a) {
-			return false, nil
-		}
-		out = append(out, a)
-		return true, nil
-	})
-	if extra {
-		out = out[:len(out)-1]
+	token, err := decodeToken(op, q.PageToken)
+	if err != nil {
+		return nil, "", err
 	}
-	return out, next, err
+	before, below := token, -1 // the chunk to go on in (nil: none), and the index to go on below
+	if len(token) == accessKeyLen+4 {
+		before, below = token[:accessKeyLen], int(binary.BigEndian.Uint32(token[accessKeyLen:]))
+	}
+	size := store.PageSizeOf(q.PageSize)
+	var out []store.Access
+	var next string
+	err = s.read(ctx, op, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAccess).Cursor()
+		var k, v []byte
+		switch {
+		case before == nil:
+			k, v = c.Last()
+		case below > 0:
+			if k, v = c.Seek(before); k == nil || !bytes.Equal(k, before) {
+				return errs.Errorf(errs.Invalid, op, "page token names no chunk of the access log")
+			}
+		default: // the chunk below the token's key
+			if k, _ = c.Seek(before); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		var chunk []store.Access
+		var lastK []byte // where the last access taken is: valid while the transaction is
+		lastI := 0
+		for ; k != nil; k, v = c.Prev() {
+			var err error
+			if chunk, err = decodeAccesses(v, chunk[:0]); err != nil {
+				return err
+			}
+			from := len(chunk)
+			if below > 0 {
+				from, below = min(below, from), -1
+			}
+			for i := from - 1; i >= 0; i-- {
+				if !q.Matches(chunk[i]) {
+					continue
+				}
+				if len(out) == size { // another page follows: it goes on below the last taken
+					next = encodeToken(binary.BigEndian.AppendUint32(clone(lastK), uint32(lastI)))
+					return nil
+				}
+				out = append(out, chunk[i])
+				lastK, lastI = k, i
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
 }
 
 // newestFirst walks bucket's keys from the greatest down, starting below token, calling take
@@ -211,26 +256,32 @@ func (s *Store) newestFirst(ctx context.Context, op string, bucket []byte, token
 	return next, extra, err
 }
 
-// AppendAccess records accesses, each under its time and a sequence number, in one
-// transaction; concurrent calls are coalesced into one commit (one fsync).
+// accessKeyLen is the length of an access bucket key: a time and a sequence number.
+const accessKeyLen = timeKeyLen + 8
+
+// AppendAccess records accesses oldest first, in chunks under the time of their first access
+// and a sequence number, in one transaction; concurrent calls are coalesced into one commit
+// (one fsync).
 func (s *Store) AppendAccess(ctx context.Context, as ...store.Access) error {
 	const op = "boltstore.AppendAccess"
 	if err := ctx.Err(); err != nil {
 		return errs.E(errs.Transient, op, err)
 	}
+	if len(as) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(as)
+	slices.SortStableFunc(sorted, func(a, b store.Access) int { return a.At.Compare(b.At) })
 	return classify(op, s.commit(len(as), func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAccess)
 		b.FillPercent = appendFill // keys are time and sequence: appends, as for versions
-		for _, a := range as {
+		return chunkAccesses(sorted, func(first *store.Access, value []byte) error {
 			seq, err := b.NextSequence()
 			if err != nil {
 				return err
 			}
-			if err := b.Put(binary.BigEndian.AppendUint64(appendTime(nil, a.At), seq), encodeAccess(a)); err != nil {
-				return err
-			}
-		}
-		return nil
+			return b.Put(binary.BigEndian.AppendUint64(appendTime(make([]byte, 0, accessKeyLen), first.At), seq), value)
+		})
 	}))
 }
 
