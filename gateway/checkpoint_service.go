@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/errs"
 	"github.com/lienthong/lienthong/canonical/identity"
@@ -47,7 +49,9 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 	if err != nil {
 		return nil, err
 	}
-	resp := &lienthongv1.LookupResponse{Status: lienthongv1.Status_STATUS_NONE, QrForm: form}
+	a := new(lookupAnswer)
+	resp := &a.resp
+	resp.Status, resp.QrForm = lienthongv1.Status_STATUS_NONE, form
 	if len(qrids) == 0 {
 		return resp, nil // a QR that names nobody this gateway can key: no declaration known
 	}
@@ -63,23 +67,34 @@ func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv
 	s.recordAccess(ctx, now, v.QRID)
 	resp.QrId = v.QRID
 	resp.Status = statusToPB(store.StatusOf(v, now, s.d.Validity))
-	resp.Person = personToPB(v.Person)
+	resp.Person = personInto(&a.person, v.Person)
 	if newest, ok := v.Newest(); ok {
-		resp.Newest = summaryToPB(newest)
-		resp.ValidUntil = timeToPB(newest.DeclaredAt.Add(s.d.Validity))
+		resp.Newest = summaryInto(&a.newest, &a.declaredAt, newest)
+		resp.ValidUntil = setTimestamp(&a.validUntil, newest.DeclaredAt.Add(s.d.Validity))
 	}
 	platforms := v.Platforms()
 	resp.Platforms = make([]string, len(platforms))
 	for i, p := range platforms {
 		resp.Platforms[i] = string(p)
 	}
-	resp.Flags = &lienthongv1.LookupFlags{UnverifiedIdentity: !v.Verified, Inconsistent: len(v.Inconsistencies) > 0}
+	a.flags.UnverifiedIdentity, a.flags.Inconsistent = !v.Verified, len(v.Inconsistencies) > 0
+	resp.Flags = &a.flags
 	for _, inc := range v.Inconsistencies {
 		if f := fieldToPB(inc.Field); !slices.Contains(resp.Flags.InconsistentFields, f) {
 			resp.Flags.InconsistentFields = append(resp.Flags.InconsistentFields, f)
 		}
 	}
 	return resp, nil
+}
+
+// lookupAnswer is a lookup's answer with the messages it points to, allocated together: the
+// hottest path of the gateway makes one allocation for them instead of six.
+type lookupAnswer struct {
+	resp                   lienthongv1.LookupResponse
+	person                 lienthongv1.PersonSummary
+	newest                 lienthongv1.DeclarationSummary
+	declaredAt, validUntil timestamppb.Timestamp
+	flags                  lienthongv1.LookupFlags
 }
 
 // find returns the view of the first of qrids the store knows (an errs.NotFound error when it

@@ -104,10 +104,16 @@ func exposuresToPB(es []canonical.Exposure) []string {
 }
 
 func timeToPB(t time.Time) *timestamppb.Timestamp {
+	return setTimestamp(new(timestamppb.Timestamp), t)
+}
+
+// setTimestamp is timeToPB into ts, which the caller allocated: ts, or nil for the zero time.
+func setTimestamp(ts *timestamppb.Timestamp, t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {
 		return nil
 	}
-	return timestamppb.New(t)
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
 }
 
 func violationsToPB(vs []canonical.Violation) []*lienthongv1.Violation {
@@ -186,25 +192,27 @@ func fieldToPB(f store.Field) lienthongv1.ComparedField {
 }
 
 func summaryToPB(s store.Summary) *lienthongv1.DeclarationSummary {
-	return &lienthongv1.DeclarationSummary{
-		Platform:    string(s.Platform),
-		RecordId:    s.RecordID,
-		DeclaredAt:  timeToPB(s.DeclaredAt),
-		HasSymptoms: s.HasSymptoms,
-		Symptoms:    symptomsToPB(s.Symptoms),
-		Exposures:   exposuresToPB(s.Exposures),
-		OnBehalf:    s.OnBehalf,
-		Version:     s.Version,
-	}
+	return summaryInto(new(lienthongv1.DeclarationSummary), new(timestamppb.Timestamp), s)
+}
+
+// summaryInto is summaryToPB into m, with its declared time in at (both the caller's).
+func summaryInto(m *lienthongv1.DeclarationSummary, at *timestamppb.Timestamp, s store.Summary) *lienthongv1.DeclarationSummary {
+	m.Platform, m.RecordId, m.Version = string(s.Platform), s.RecordID, s.Version
+	m.DeclaredAt = setTimestamp(at, s.DeclaredAt)
+	m.HasSymptoms, m.Symptoms, m.Exposures = s.HasSymptoms, symptomsToPB(s.Symptoms), exposuresToPB(s.Exposures)
+	m.OnBehalf = s.OnBehalf
+	return m
 }
 
 func personToPB(p store.Person) *lienthongv1.PersonSummary {
-	return &lienthongv1.PersonSummary{
-		FullName:       p.FullName,
-		BirthYear:      int32(p.BirthYear),
-		DocumentType:   lienthongv1.DocumentType(p.DocumentType),
-		DocumentMasked: p.DocumentMasked,
-	}
+	return personInto(new(lienthongv1.PersonSummary), p)
+}
+
+// personInto is personToPB into m, the caller's.
+func personInto(m *lienthongv1.PersonSummary, p store.Person) *lienthongv1.PersonSummary {
+	m.FullName, m.BirthYear = p.FullName, int32(p.BirthYear)
+	m.DocumentType, m.DocumentMasked = lienthongv1.DocumentType(p.DocumentType), p.DocumentMasked
+	return m
 }
 
 func inconsistenciesToPB(is []store.Inconsistency) []*lienthongv1.Inconsistency {
