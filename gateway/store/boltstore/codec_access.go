@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"encoding/binary"
 	"encoding/json"
 
 	"github.com/lienthong/lienthong/gateway/store"
@@ -14,8 +13,8 @@ import (
 const accessFormat1 = 1
 
 // accessFormatChunk is the format byte of a value holding a run of accesses from one
-// AppendAccess call, oldest first: their count, then each access as in format 1 without its
-// format byte. The gateway logs every lookup, and one key a lookup was most of the cost of
+// AppendAccess call, oldest first, each as in format 1 without its format byte, to the end of
+// the value. The gateway logs every lookup, and one key a lookup was most of the cost of
 // logging it (a B+tree search and an element each); a chunk is one key for dozens.
 const accessFormatChunk = 2
 
@@ -41,19 +40,17 @@ func appendAccess(b []byte, a *store.Access) []byte {
 // accessChunkBytes each (an access larger than that alone), calling put with each chunk's
 // first access and its value.
 func chunkAccesses(as []store.Access, put func(first *store.Access, value []byte) error) error {
-	var one []byte // one access, to measure it before it joins the chunk
 	for len(as) > 0 {
-		body := make([]byte, 0, accessChunkBytes)
+		v := append(make([]byte, 0, accessChunkBytes), accessFormatChunk)
 		n := 0
 		for ; n < len(as); n++ {
-			one = appendAccess(one[:0], &as[n])
-			if n > 0 && len(body)+len(one)+binary.MaxVarintLen32+1 > accessChunkBytes {
+			end := len(v)
+			if v = appendAccess(v, &as[n]); n > 0 && len(v) > accessChunkBytes {
+				v = v[:end] // the next chunk's first
 				break
 			}
-			body = append(body, one...)
 		}
-		v := binary.AppendUvarint(append(make([]byte, 0, len(body)+binary.MaxVarintLen32+1), accessFormatChunk), uint64(n))
-		if err := put(&as[0], append(v, body...)); err != nil {
+		if err := put(&as[0], v); err != nil {
 			return err
 		}
 		as = as[n:]
@@ -95,14 +92,13 @@ func decodeAccesses(b []byte, out []store.Access) ([]store.Access, error) {
 		return append(out, a), nil
 	}
 	r := newReader(b)
-	n := r.uvarint()
-	if r.bad || n == 0 || n > uint64(len(r.b)) { // each access takes at least a byte
-		return out, errCorrupt
+	if len(r.b) == 0 {
+		return out, errCorrupt // a chunk holds at least one access
 	}
-	for ; n > 0 && !r.bad; n-- {
+	for len(r.b) > 0 && !r.bad {
 		out = append(out, readAccess(&r))
 	}
-	if r.bad || len(r.b) != 0 {
+	if r.bad {
 		return out, errCorrupt
 	}
 	return out, nil
