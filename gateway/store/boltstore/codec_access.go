@@ -41,7 +41,8 @@ func appendAccess(b []byte, a *store.Access) []byte {
 // first access and its value.
 func chunkAccesses(as []store.Access, put func(first *store.Access, value []byte) error) error {
 	for len(as) > 0 {
-		v := append(make([]byte, 0, accessChunkBytes), accessFormatChunk)
+		// Room for the access that overflows the chunk, so it is not appended by a copy.
+		v := append(make([]byte, 0, accessChunkBytes+512), accessFormatChunk)
 		n := 0
 		for ; n < len(as); n++ {
 			end := len(v)
