@@ -8,8 +8,8 @@ import (
 
 // Accesses are written on every lookup, so they have a compact binary encoding like views
 // (json.Marshal was most of AppendAccess's CPU): a format byte, the time, then the strings
-// length-prefixed. A value that starts with '{' is an access stored as JSON by an earlier
-// version, still read.
+// length-prefixed. Format 1 held one access (builds before chunks wrote it; it is still
+// read), as does a value that starts with '{', an access stored as JSON by an earlier one.
 const accessFormat1 = 1
 
 // accessFormatChunk is the format byte of a value holding a run of accesses from one
@@ -21,11 +21,6 @@ const accessFormatChunk = 2
 // accessChunkBytes bounds a chunk's value, so that it fits one page with its key: a larger
 // value would need a run of free pages, which bolt's free-page array finds by scanning it.
 const accessChunkBytes = 3500
-
-func encodeAccess(a store.Access) []byte {
-	b := make([]byte, 0, 16+len(a.Principal)+len(a.Role)+len(a.Action)+len(a.QRID)+len(a.Reason)+5)
-	return appendAccess(append(b, accessFormat1), &a)
-}
 
 // appendAccess appends a's time and strings.
 func appendAccess(b []byte, a *store.Access) []byte {

@@ -17,6 +17,11 @@ import (
 	"github.com/lienthong/lienthong/gateway/store"
 )
 
+// encodeAccess is an access in format 1, as builds before chunks wrote it.
+func encodeAccess(a store.Access) []byte {
+	return appendAccess([]byte{accessFormat1}, &a)
+}
+
 func sampleAccess() store.Access {
 	return store.Access{At: day0.Add(time.Nanosecond), Principal: "moh", Role: "ministry", Action: "history", QRID: "q1", Reason: "điều tra"}
 }

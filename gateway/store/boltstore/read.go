@@ -166,19 +166,12 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	err = s.read(ctx, op, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAccess).Cursor()
 		var k, v []byte
-		switch {
-		case before == nil:
-			k, v = c.Last()
-		case below > 0:
+		if below > 0 {
 			if k, v = c.Seek(before); k == nil || !bytes.Equal(k, before) {
 				return errs.Errorf(errs.Invalid, op, "page token names no chunk of the access log")
 			}
-		default: // the chunk below the token's key
-			if k, _ = c.Seek(before); k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
+		} else {
+			k, v = lastBelow(c, before)
 		}
 		var chunk []store.Access
 		var lastK []byte // where the last access taken is: valid while the transaction is
@@ -212,6 +205,17 @@ func (s *Store) AccessLog(ctx context.Context, q store.AccessQuery) ([]store.Acc
 	return out, next, nil
 }
 
+// lastBelow moves c to the greatest key below before (the last key when before is nil).
+func lastBelow(c *bolt.Cursor, before []byte) (k, v []byte) {
+	if before == nil {
+		return c.Last()
+	}
+	if k, _ = c.Seek(before); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
 // newestFirst walks bucket's keys from the greatest down, starting below token, calling take
 // for each until it took size+1; take appends what it takes. When it took more than size, the
 // caller drops the last one (it opens the next page) and gets the token of the next page.
@@ -224,16 +228,8 @@ func (s *Store) newestFirst(ctx context.Context, op string, bucket []byte, token
 	size := store.PageSizeOf(pageSize)
 	err = s.read(ctx, op, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		var k []byte
-		if before == nil {
-			k, _ = c.Last()
-		} else if k, _ = c.Seek(before); k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
 		taken := 0
-		for ; k != nil; k, _ = c.Prev() {
+		for k, _ := lastBelow(c, before); k != nil; k, _ = c.Prev() {
 			ok, err := take(tx, k)
 			if err != nil {
 				return err
