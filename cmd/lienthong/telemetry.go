@@ -14,6 +14,7 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -42,14 +43,15 @@ func newTelemetry(ctx context.Context) (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	tracing := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	mp := sdkmetric.NewMeterProvider(meterOptions(exp, tracing)...)
 	t := &telemetry{
 		Meter:    mp.Meter("github.com/lienthong/lienthong"),
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Tracer:   tracenoop.NewTracerProvider(),
 		shutdown: []func(context.Context) error{mp.Shutdown},
 	}
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+	if tracing {
 		te, err := otlptracegrpc.New(ctx)
 		if err != nil {
 			return nil, err
@@ -59,6 +61,18 @@ func newTelemetry(ctx context.Context) (*telemetry, error) {
 		t.shutdown = append(t.shutdown, tp.Shutdown)
 	}
 	return t, nil
+}
+
+// meterOptions are the meter provider's options. Without traces, no measurement can have a
+// sampled span, so the SDK's default exemplar filter (trace-based) would keep none while still
+// searching every measurement's context for a span (three measurements per lookup): exemplars
+// are then turned off, unless OTEL_METRICS_EXEMPLAR_FILTER asks for them.
+func meterOptions(r sdkmetric.Reader, tracing bool) []sdkmetric.Option {
+	opts := []sdkmetric.Option{sdkmetric.WithReader(r)}
+	if !tracing && os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER") == "" {
+		opts = append(opts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+	}
+	return opts
 }
 
 // Spans is the provider of the hot paths' spans (gRPC calls, store calls): nil when spans go

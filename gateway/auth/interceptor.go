@@ -105,15 +105,15 @@ func (g *Guard) admit(ctx context.Context, method string) (context.Context, erro
 	if !g.allowed(method, p.Role) {
 		return ctx, errs.Errorf(errs.Permission, op, "role %s may not call %s", p.Role, method)
 	}
-	if lim := g.limiter(p); lim != nil {
-		if r := lim.Reserve(); !r.OK() || r.Delay() > 0 {
-			delay := time.Second
-			if r.OK() {
-				delay = r.Delay()
-				r.Cancel()
-			}
-			return ctx, errs.E(errs.Exhausted, op, &rpcstatus.RetryAfter{After: delay, Err: fmt.Errorf("rate limit of principal %s exceeded", p.ID)})
+	// Allow takes a token without allocating; only a refused call reserves one, to learn
+	// when to come back, and gives it back.
+	if lim := g.limiter(p); lim != nil && !lim.Allow() {
+		delay := time.Second
+		if r := lim.Reserve(); r.OK() {
+			delay = r.Delay()
+			r.Cancel()
 		}
+		return ctx, errs.E(errs.Exhausted, op, &rpcstatus.RetryAfter{After: delay, Err: fmt.Errorf("rate limit of principal %s exceeded", p.ID)})
 	}
 	return withPrincipal(ctx, p), nil
 }
