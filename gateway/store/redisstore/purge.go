@@ -165,19 +165,26 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 	return 0, errs.Errorf(errs.Conflict, "redisstore.Purge", "identity %q still contended", q)
 }
 
+// oldestOf is the oldest declared time of ds in Unix milliseconds; false when ds is empty.
+func oldestOf(ds []canonical.Declaration) (int64, bool) {
+	if len(ds) == 0 {
+		return 0, false
+	}
+	ms := ds[0].DeclaredAt.UnixMilli()
+	for i := range ds[1:] {
+		ms = min(ms, ds[i+1].DeclaredAt.UnixMilli())
+	}
+	return ms, true
+}
+
 // oldestMs is the index score of ds: the oldest declared time in Unix milliseconds ("" for
 // none, which removes the entry).
 func oldestMs(ds []canonical.Declaration) string {
-	if len(ds) == 0 {
+	ms, ok := oldestOf(ds)
+	if !ok {
 		return ""
 	}
-	min := ds[0].DeclaredAt
-	for _, d := range ds[1:] {
-		if d.DeclaredAt.Before(min) {
-			min = d.DeclaredAt
-		}
-	}
-	return strconv.FormatInt(min.UnixMilli(), 10)
+	return strconv.FormatInt(ms, 10)
 }
 
 func (s *Store) purgeRejection(ctx context.Context, suffix string) (int, error) {

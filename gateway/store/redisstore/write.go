@@ -407,12 +407,18 @@ func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshId
 	if len(freshIdx) == 0 && copied == 0 {
 		return nil, nil, dupIdx
 	}
+	// The index holds the oldest stored version's time (every write that added an older one
+	// lowered it, and purge sets it exactly): only an older version changes it.
 	oldestArg := ""
-	if oldest >= 0 {
+	if stored, ok := oldestOf(g.versions); oldest >= 0 && (!ok || oldest < stored) {
 		oldestArg = strconv.FormatInt(oldest, 10)
 	}
+	delVersions := "" // only a value of earlier versions has its versions in their own key
+	if g.cur.exists && !g.cur.withVersions {
+		delVersions = "1"
+	}
 	removed, added := diff(incMembers(&old), incMembers(&v))
-	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1, g.qrid, all), "", oldestArg, g.qrid, len(cells), len(removed)}
+	args := []any{g.cur.token(), viewValue(&v, g.cur.gen+1, g.qrid, all), delVersions, oldestArg, g.qrid, len(cells), len(removed)}
 	args = append(args, cells...)
 	for _, m := range removed {
 		args = append(args, m)
