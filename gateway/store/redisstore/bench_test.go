@@ -35,12 +35,7 @@ func realistic(i int, p canonical.Platform, at time.Time) canonical.Declaration 
 func qridOf(i int) string { return fmt.Sprintf("Q%019d", i)[:20] } // 20 characters, like an 80-bit base32 QR id
 
 func BenchmarkWriteBatch500(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := benchStore(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -62,12 +57,7 @@ func BenchmarkWriteBatch500(b *testing.B) {
 // platform's) of identities already stored, as most of a day's declarations are: Redis's CPU
 // time per declaration (INFO cpu) is what bounds ingest on a busy server.
 func BenchmarkWriteBatch500Updates(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, srv := benchStore(b)
 	ctx := context.Background()
 	const people = 50_000
 	for first := 0; first < people; first += 500 {
@@ -102,12 +92,7 @@ func BenchmarkWriteBatch500Updates(b *testing.B) {
 // BenchmarkWriteBatch500Parallel is several writers (partners, replicas) at once, each with
 // batches of 500 new declarations.
 func BenchmarkWriteBatch500Parallel(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
-	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := benchStore(b)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -289,12 +274,7 @@ func usedMemory(t *testing.T, srv *redistest.Server) int64 {
 func BenchmarkAppendAccess(b *testing.B) {
 	for _, bc := range []struct{ batch, principals int }{{256, 1}, {1024, 1}, {1024, 64}} {
 		b.Run(fmt.Sprintf("batch=%d/principals=%d", bc.batch, bc.principals), func(b *testing.B) {
-			srv := redistest.Start(b, redistest.Options{})
-			s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s, srv := benchStore(b)
 			as := make([]store.Access, bc.batch)
 			// Names made before the clock starts (each access is still new: its time is).
 			qrids, principals := make([]string, 1<<14), make([]string, bc.principals)
@@ -397,12 +377,18 @@ const identities = 10000
 // viewStore is a store on a Redis of its own, loaded with identities identities, for the view
 // benchmarks; both close when b ends.
 func viewStore(b *testing.B) (*Store, *redistest.Server) {
+	s, srv := benchStore(b)
+	load(b, s, identities, false)
+	return s, srv
+}
+
+// benchStore opens a store on a Redis server of its own, both closed when b ends.
+func benchStore(b *testing.B) (*Store, *redistest.Server) {
 	srv := redistest.Start(b, redistest.Options{})
 	s, err := Open(context.Background(), Options{Addrs: []string{srv.Addr()}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	load(b, s, identities, false)
 	return s, srv
 }
