@@ -36,7 +36,7 @@ if tok ~= ARGV[1] then return {1} end
 // The caller leaves out what would change nothing: the delete of a versions key that
 // cannot exist, and the oldest score when no version older than the stored ones is added
 // (the identity's first write put it in the index). Each is a command less for Redis:
-// BenchmarkWriteBatch500.
+// BenchmarkWriteBatch500Updates.
 var writeScript = redis.NewScript(casPrologue + `
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('DEL', KEYS[2]) end
