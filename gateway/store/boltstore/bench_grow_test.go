@@ -47,13 +47,17 @@ func growBase(b *testing.B) string {
 var growNext = sync.OnceValue(func() []store.Item { return simItems(3, 200_000) })
 
 // BenchmarkIngestLargeStreams is the late part of the load harness's preload without gRPC:
-// 4 (or 8) writers send 200,000 declarations in batches of 1,000, with fsync, into a copy of
-// a large store (growBase). One op is the whole run.
+// writers send 200,000 declarations in batches, with fsync, into a copy of a large store
+// (growBase). One op is the whole run. Four writers of 1,000 are four streams writing one
+// message at a time, of 2,000 and 4,000 four streams writing two or four messages together
+// (the gateway's streamAhead), and the store commits what the writers have waiting
+// together, up to its group's limit (decl/commit).
 func BenchmarkIngestLargeStreams(b *testing.B) {
 	base := growBase(b)
 	items := growNext()
-	for _, writers := range []int{4, 8} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+	for _, run := range []struct{ writers, batch int }{{4, 1000}, {4, 2000}, {4, 4000}, {8, 1000}} {
+		writers, batch := run.writers, run.batch
+		b.Run(fmt.Sprintf("writers=%d/batch=%d", writers, batch), func(b *testing.B) {
 			var pages, commits int64
 			var cpu, write, spill, elapsed time.Duration
 			for i := 0; i < b.N; i++ {
@@ -68,7 +72,7 @@ func BenchmarkIngestLargeStreams(b *testing.B) {
 				before := s.db.Stats()
 				cpu0 := cpuTime()
 				t0 := time.Now()
-				writeConcurrently(b, s, items, writers)
+				writeConcurrently(b, s, items, writers, batch)
 				elapsed += time.Since(t0)
 				cpu += cpuTime() - cpu0
 				after := s.db.Stats()

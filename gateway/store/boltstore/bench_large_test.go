@@ -181,7 +181,7 @@ func BenchmarkIngest4Streams(b *testing.B) {
 		before := s.db.Stats()
 		cpu0 := cpuTime()
 		b.StartTimer()
-		writeConcurrently(b, s, items, 4)
+		writeConcurrently(b, s, items, 4, 1000)
 		b.StopTimer()
 		cpu += cpuTime() - cpu0
 		after := s.db.Stats()
@@ -205,9 +205,10 @@ func BenchmarkIngest4Streams(b *testing.B) {
 	b.ReportMetric(n/float64(commits), "decl/commit")
 }
 
-// writeConcurrently writes items in batches of 1,000 from writers goroutines, each taking the
-// next batch when its last is stored, as ingest streams do.
-func writeConcurrently(b *testing.B, s *Store, items []store.Item, writers int) {
+// writeConcurrently writes items in batches of batch items from writers goroutines, each
+// taking the next batch when its last is stored, as ingest streams do (a stream writes the
+// messages it has ready together: up to four of 1,000 declarations).
+func writeConcurrently(b *testing.B, s *Store, items []store.Item, writers, batch int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range writers {
@@ -215,11 +216,11 @@ func writeConcurrently(b *testing.B, s *Store, items []store.Item, writers int) 
 		go func() {
 			defer wg.Done()
 			for {
-				start := int(next.Add(1)-1) * 1000
+				start := int(next.Add(1)-1) * batch
 				if start >= len(items) {
 					return
 				}
-				if _, err := s.WriteBatch(context.Background(), items[start:min(len(items), start+1000)]); err != nil {
+				if _, err := s.WriteBatch(context.Background(), items[start:min(len(items), start+batch)]); err != nil {
 					b.Error(err)
 					return
 				}

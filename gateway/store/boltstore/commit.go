@@ -25,8 +25,13 @@ type group struct {
 }
 
 // defaultGroupItems bounds the items (declarations, accesses) of one transaction that joins
-// writes arriving while it runs, and so its memory and its first caller's wait.
-const defaultGroupItems = 10_000
+// writes arriving while it runs, and so its memory and its first caller's wait. It leaves
+// room for four ingest streams writing four ready messages each (16,000 declarations): in a
+// file of a million identities each commit rewrites a page for most of its declarations'
+// random keys and for nearly every branch page above them, so a bigger commit shares more of
+// them (BenchmarkIngestLargeStreams: 3.1 pages a declaration at 4,000 a commit, 2.6 at 8,000,
+// 2.2 at 15,000).
+const defaultGroupItems = 20_000
 
 // call is one write waiting in the group.
 type call struct {
