@@ -34,13 +34,22 @@ func (s *checkpointService) Lookup(ctx context.Context, req *lienthongv1.LookupR
 	resp, err := s.lookup(ctx, req.GetQr())
 	st := "error"
 	if err == nil {
-		st = resp.GetStatus().String()
+		st = statusLabel(resp.GetStatus())
 	}
 	s.m.lookup(ctx, start, st)
 	if err != nil {
 		return nil, rpcstatus.FromError(err)
 	}
 	return resp, nil
+}
+
+// statusLabel is a status's name, as String gives it, without String's walk through the enum's
+// descriptor on every lookup.
+func statusLabel(st lienthongv1.Status) string {
+	if name, ok := lienthongv1.Status_name[int32(st)]; ok {
+		return name
+	}
+	return st.String()
 }
 
 func (s *checkpointService) lookup(ctx context.Context, raw string) (*lienthongv1.LookupResponse, error) {

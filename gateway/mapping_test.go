@@ -83,3 +83,17 @@ func TestDeclarationRoundTrip(t *testing.T) {
 		t.Errorf("year-only birth date %+v", y)
 	}
 }
+
+// A lookup's status label is the status's name, as String gives it, for every status the
+// contract defines and for a number it does not.
+func TestStatusLabelIsTheStatusName(t *testing.T) {
+	for n := range lienthongv1.Status_name {
+		st := lienthongv1.Status(n)
+		if got := statusLabel(st); got != st.String() {
+			t.Errorf("statusLabel(%d) = %q, want %q", n, got, st.String())
+		}
+	}
+	if got, want := statusLabel(lienthongv1.Status(99)), "99"; got != want {
+		t.Errorf("statusLabel(99) = %q, want %q", got, want)
+	}
+}
