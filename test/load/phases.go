@@ -22,6 +22,7 @@ import (
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/canonical/identity"
 	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
+	"github.com/lienthong/lienthong/test/ports"
 )
 
 // ingestResult is what one ingest phase did.
@@ -354,11 +355,11 @@ type demoResult struct {
 
 // runDemo runs `lienthong demo --once` as a process and parses its Wall time line.
 func runDemo(ctx context.Context, bin string, declarations int) (demoResult, error) {
-	grpcAddr, err := freeAddr()
+	grpcAddr, err := ports.FreeAddr()
 	if err != nil {
 		return demoResult{}, err
 	}
-	httpAddr, err := freeAddr()
+	httpAddr, err := ports.FreeAddr()
 	if err != nil {
 		return demoResult{}, err
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/gateway/auth"
+	"github.com/lienthong/lienthong/test/ports"
 )
 
 // pollInterval is how often a waited-on condition (a port answering) is checked.
@@ -66,16 +67,6 @@ func buildGateway(dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/lienthong: %v\n%s", err, out)
 	}
 	return bin, nil
-}
-
-// freeAddr asks the kernel for a free loopback port.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // child is a process the harness started; its output is kept for error messages.
@@ -266,7 +257,7 @@ func gatewayConfig(grpcAddr, httpAddr, debugAddr, dataDir, redisURL string) ([]b
 func startGateway(ctx context.Context, bin, dir, redisURL string) (c *child, grpcAddr, debugAddr string, err error) {
 	var httpAddr string
 	for _, a := range []*string{&grpcAddr, &httpAddr, &debugAddr} {
-		if *a, err = freeAddr(); err != nil {
+		if *a, err = ports.FreeAddr(); err != nil {
 			return nil, "", "", err
 		}
 	}
@@ -296,7 +287,7 @@ type redisServer struct {
 
 // startRedis starts an isolated redis-server without persistence in dir.
 func startRedis(ctx context.Context, dir string) (*redisServer, error) {
-	addr, err := freeAddr()
+	addr, err := ports.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

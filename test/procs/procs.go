@@ -3,16 +3,14 @@ package procs
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/test/ports"
 )
 
 // PollInterval is how often a waited-on condition is checked.
@@ -68,49 +66,14 @@ func Build(root, dir string) (Bins, error) {
 }
 
 // FreeAddr returns a loopback address nobody listens on now, so that a restarted process can
-// come back on the same port. The port is drawn below the kernel's ephemeral range, where
-// outgoing connections take their source ports and ":0" listeners theirs: between this check
-// and the child's own bind, a connection of a test running in parallel cannot take it (with a
-// port from ":0", one did: "bind: address already in use").
+// come back on the same port (see ports.Free).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	high := ephemeralLow()
-	for range 200 {
-		port := lowestFreePort + rand.IntN(high-lowestFreePort)
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue // taken: draw again
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
-	}
-	t.Fatalf("no free loopback port between %d and %d after 200 draws", lowestFreePort, high)
-	return ""
-}
-
-// lowestFreePort is the lowest port FreeAddr draws: above the well-known and most registered
-// services' ports.
-const lowestFreePort = 20000
-
-// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
-// ip_local_port_range; 32768, Linux's default, where it cannot be read or is too low to leave
-// room below it).
-func ephemeralLow() int {
-	const fallback = 32768
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	a, err := ports.FreeAddr()
 	if err != nil {
-		return fallback
+		t.Fatal(err)
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return fallback
-	}
-	low, err := strconv.Atoi(f[0])
-	if err != nil || low < lowestFreePort+1000 {
-		return fallback
-	}
-	return low
+	return a
 }
 
 // Eventually polls cond until it returns true or deadline passes; on timeout it fails the

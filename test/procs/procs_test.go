@@ -1,10 +1,8 @@
 package procs
 
 import (
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,21 +99,8 @@ func TestTailFile(t *testing.T) {
 	}
 }
 
-// FreeAddr gives a loopback port below the ephemeral range, which a child can then bind.
-func TestFreeAddrIsLoopbackBelowTheEphemeralRange(t *testing.T) {
-	for range 20 {
-		a := FreeAddr(t)
-		host, port, err := net.SplitHostPort(a)
-		if err != nil || host != "127.0.0.1" {
-			t.Fatalf("FreeAddr = %q, want 127.0.0.1:port", a)
-		}
-		if p, _ := strconv.Atoi(port); p < lowestFreePort || p >= ephemeralLow() {
-			t.Errorf("FreeAddr port %d, want in [%d, %d)", p, lowestFreePort, ephemeralLow())
-		}
-		l, err := net.Listen("tcp", a)
-		if err != nil {
-			t.Fatalf("listen on FreeAddr's %s: %v", a, err)
-		}
-		l.Close()
+func TestFreeAddrIsLoopback(t *testing.T) {
+	if a := FreeAddr(t); !strings.HasPrefix(a, "127.0.0.1:") {
+		t.Errorf("FreeAddr = %q, want 127.0.0.1:port", a)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lienthong/lienthong/test/ports"
 )
 
 // startDeadline bounds how long a server may take to answer PING.
@@ -62,10 +64,10 @@ func startWith(t testing.TB, opts Options, args func(*Server) []string) *Server 
 	requireBinaries(t)
 	dir := t.TempDir()
 	var lastErr error
-	// A free port found by the kernel may be taken by someone else before redis-server binds
+	// A free port may still be taken by someone else before redis-server binds
 	// it; try a few ports before giving up.
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
+		port, err := ports.Free()
 		if err != nil {
 			t.Fatalf("redistest: find a free port: %v", err)
 		}
@@ -218,7 +220,7 @@ func StartCluster(t testing.TB, masters int) *Cluster {
 	}
 	c := &Cluster{}
 	for i := 0; i < masters; i++ {
-		busPort, err := freePort()
+		busPort, err := ports.Free()
 		if err != nil {
 			t.Fatalf("redistest: find a free port: %v", err)
 		}
@@ -272,16 +274,6 @@ func requireBinaries(t testing.TB) {
 			t.Fatalf("redistest: %s not found on PATH; run test/run, which installs it", bin)
 		}
 	}
-}
-
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Command sends one command in RESP to addr and returns the reply: a simple or bulk string as
