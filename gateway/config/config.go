@@ -214,7 +214,7 @@ func (c *Config) Settings() []Setting {
 		str("log-format", "log format: text or json", &c.LogFormat),
 		str("log-level", "log level: debug, info, warn or error", &c.LogLevel),
 		str("debug-addr", "listen address of the Go profiler at /debug/pprof/ (keep it on loopback); empty turns it off", &c.DebugAddr),
-		boolean("view-cache", "embedded store: keep every identity's view in memory (about 1 KiB of RSS each) so lookups need not read the file", &c.ViewCache),
+		boolean("view-cache", "embedded store: keep every identity's view and every alias in memory (about 1 KiB of RSS each) so lookups and the writer need not read the file", &c.ViewCache),
 		str("tls-cert", "server certificate (PEM) for gRPC TLS", &c.TLS.Cert),
 		str("tls-key", "server key (PEM) for gRPC TLS", &c.TLS.Key),
 		str("tls-client-ca", "CA (PEM) of client certificates: turns on mTLS", &c.TLS.ClientCA),

@@ -15,7 +15,7 @@ import (
 )
 
 // View reads one view: from the view cache, or else from the file (one Get, and one more when
-// qrid is an alias).
+// qrid is an alias). An unknown QR id is answered from the cache once it holds the whole file.
 func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 	const op = "boltstore.View"
 	var v store.View
@@ -24,7 +24,10 @@ func (s *Store) View(ctx context.Context, qrid string) (store.View, error) {
 	}
 	b, ok := s.views.get(qrid)
 	if !ok {
-		return s.fileView(ctx, op, qrid) // an alias, an unknown QR id, or no cache
+		if _, isAlias, known := s.views.alias(qrid); known && !isAlias {
+			return v, errs.Errorf(errs.NotFound, op, "no identity with this QR id") // nor an alias
+		}
+		return s.fileView(ctx, op, qrid) // an alias, a cache still loading, or no cache
 	}
 	if err := ctx.Err(); err != nil {
 		return v, errs.E(errs.Transient, op, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -20,11 +21,18 @@ import (
 // opens (a view not loaded yet is read from the file), and putView,
 // the one place a view is written or deleted, updates it when its transaction has committed
 // (bolt's OnCommit), so it never shows a write that was rolled back, and a lookup after a
-// write was acknowledged sees it. Aliases are not cached: a QR id the cache does not know is
-// looked up in the file.
+// write was acknowledged sees it. It holds the aliases too (aliascache.go), but a lookup of an
+// alias reads the file, in one snapshot: the cache only tells it that a QR id is unknown.
 type viewCache struct {
-	seed   maphash.Seed
-	shards [viewShards]viewShard
+	seed    maphash.Seed
+	shards  [viewShards]viewShard
+	aliases [viewShards]aliasShard // see aliascache.go
+	// complete is set once load has read every view and alias of the file: from then on
+	// the cache holds all of them.
+	complete atomic.Bool
+	// pending are the aliases the write transaction pendingTx has put (putAlias).
+	pendingTx *bolt.Tx
+	pending   map[string]string
 }
 
 // viewShards spreads concurrent lookups and commits over independent locks.
@@ -85,13 +93,14 @@ func newViewCache() *viewCache {
 	c := &viewCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].m = map[viewKey]viewSlot{}
+		c.aliases[i].m = map[viewKey]aliasSlot{}
 	}
 	return c
 }
 
-func (c *viewCache) shard(qrid string) *viewShard {
-	return &c.shards[maphash.String(c.seed, qrid)%viewShards]
-}
+func (c *viewCache) shardOf(qrid string) uint64 { return maphash.String(c.seed, qrid) % viewShards }
+
+func (c *viewCache) shard(qrid string) *viewShard { return &c.shards[c.shardOf(qrid)] }
 
 // get returns qrid's encoded view, which the caller must not change; ok is false when the
 // cache holds no view of it (an alias, an unknown or a deleted QR id).
@@ -196,16 +205,17 @@ func (c *viewCache) afterCommit(tx *bolt.Tx, qrid string, b []byte) {
 // errStopped ends a load when the store closes.
 var errStopped = errors.New("the store is closing")
 
-// load fills the cache with every view stored in the file, until stop is closed. Writes may
+// load fills the cache with every view and alias stored in the file, until stop is closed,
+// and then marks it complete. Writes may
 // commit meanwhile: an entry they set is from a later transaction than load's, so load never
 // replaces it (set), and a view they change after load read it is set again by them. Until
 // load is done, a view it has not reached is read from the file (Store.View), so the answers
 // are the same, only slower.
 func (c *viewCache) load(db *bolt.DB, stop <-chan struct{}) error {
-	return db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *bolt.Tx) error {
 		txid := tx.ID()
 		n := 0
-		return tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
 			if n++; n%4096 == 0 {
 				select {
 				case <-stop:
@@ -218,5 +228,13 @@ func (c *viewCache) load(db *bolt.DB, stop <-chan struct{}) error {
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return c.loadAliases(tx, stop)
 	})
+	if err == nil {
+		c.complete.Store(true)
+	}
+	return err
 }

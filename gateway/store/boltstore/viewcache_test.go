@@ -81,6 +81,7 @@ func checkCacheAgrees(t *testing.T, s *Store) (deleted int) {
 	if got != len(want) {
 		t.Errorf("the cache holds %d views, the file %d", got, len(want))
 	}
+	checkAliasesAgree(t, s)
 	return deleted
 }
 

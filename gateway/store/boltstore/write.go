@@ -211,10 +211,25 @@ func addCell(b *bolt.Bucket, k []byte, n int64) error {
 
 // resolve follows an alias to its identity (aliases always point at an identity itself).
 func (w *writeTx) resolve(qrid string) string {
-	if s := w.aliases.Get([]byte(qrid)); s != nil {
-		return string(s)
+	if target, ok := w.aliasOf(qrid); ok {
+		return target
 	}
 	return qrid
+}
+
+// aliasOf returns the identity qrid is an alias of, if it is one: from this transaction's
+// own aliases or the view cache when it can tell, else from the file.
+func (w *writeTx) aliasOf(qrid string) (string, bool) {
+	if target, ok := w.views.pendingAlias(w.tx, qrid); ok {
+		return target, true
+	}
+	if target, ok, known := w.views.alias(qrid); known {
+		return target, ok
+	}
+	if s := w.aliases.Get([]byte(qrid)); s != nil {
+		return string(s), true
+	}
+	return "", false
 }
 
 // putVersion stores an accepted item's version (ver, encoded) and its index entries but its
@@ -232,10 +247,13 @@ func (w *writeTx) putVersion(p *prepared, ver []byte) error {
 // absorb makes the weak identity an alias of target (an identity, not an alias). A weak id
 // that is already an alias stays where it is: the first strong identity to claim it keeps it.
 func (w *writeTx) absorb(weak, target string) error {
-	if weak == "" || weak == target || w.aliases.Get([]byte(weak)) != nil {
+	if weak == "" || weak == target {
 		return nil
 	}
-	if err := w.aliases.Put([]byte(weak), []byte(target)); err != nil {
+	if _, ok := w.aliasOf(weak); ok {
+		return nil
+	}
+	if err := putAlias(w.tx, w.views, weak, target); err != nil {
 		return err
 	}
 	if err := w.ids.Put(aliasOfKey(target, weak), nil); err != nil {
@@ -250,7 +268,7 @@ func (w *writeTx) absorb(weak, target string) error {
 	}
 	for _, k := range repoint {
 		x := k[len(prefix):]
-		if err := w.aliases.Put(x, []byte(target)); err != nil {
+		if err := putAlias(w.tx, w.views, string(x), target); err != nil {
 			return err
 		}
 		if err := w.ids.Put(aliasOfKey(target, string(x)), nil); err != nil {
