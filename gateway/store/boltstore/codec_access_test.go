@@ -113,8 +113,18 @@ func TestAccessChunksRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, run) {
 		t.Fatalf("chunks decode to %d accesses, not the %d written in order", len(got), len(run))
 	}
-	if chunks < 3 || chunks > 20 {
-		t.Errorf("%d chunks for 300 accesses of about 70 bytes and one of 6,600", chunks)
+	size, alone := 0, 0
+	for i := range run {
+		if n := len(appendAccess(nil, &run[i])); n > accessChunkBytes {
+			alone++
+		} else {
+			size += n
+		}
+	}
+	// Full chunks, but for the last and those on either side of the 6,600-byte access, which
+	// is a chunk alone.
+	if least := size/accessChunkBytes + alone; chunks < least || chunks > least+3 {
+		t.Errorf("%d chunks of at most %d bytes for %d bytes of accesses and %d larger than that", chunks, accessChunkBytes, size, alone)
 	}
 }
 
@@ -251,5 +261,41 @@ func TestAccessLogPagesThroughChunks(t *testing.T) {
 	page, _, err := s.AccessLog(ctx, store.AccessQuery{PageToken: encodeToken(binary.BigEndian.AppendUint64(appendTime(nil, old.At.Add(time.Nanosecond)), 0))})
 	if err != nil || !reflect.DeepEqual(page, []store.Access{old}) {
 		t.Errorf("after a key-only token: %+v, %v; want the access before it", page, err)
+	}
+}
+
+// TestAccessLogLeavesAreSinglePages appends accesses as the recorder does (a few hundred a
+// commit): no leaf of the access bucket spills onto a run of pages, which each commit would
+// have to find by scanning bolt's free-page list.
+func TestAccessLogLeavesAreSinglePages(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "access.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	at := day0
+	for commit := range 40 {
+		var as []store.Access
+		for i := range 100 + 20*commit {
+			at = at.Add(time.Millisecond)
+			as = append(as, store.Access{At: at, Principal: fmt.Sprintf("checkpoint-%d", i%13), Role: "checkpoint", Action: "lookup", QRID: fmt.Sprintf("q%023d", i)})
+		}
+		if err := s.AppendAccess(ctx, as...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketAccess).Stats()
+		if st.LeafPageN < 10 {
+			t.Errorf("%d leaf pages: too few to show anything", st.LeafPageN)
+		}
+		if st.LeafOverflowN != 0 {
+			t.Errorf("%d of the access bucket's %d leaves run onto %d more pages", st.LeafOverflowN, st.LeafPageN, st.LeafOverflowN)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
