@@ -206,11 +206,10 @@ func (c *viewCache) afterCommit(tx *bolt.Tx, qrid string, b []byte) {
 var errStopped = errors.New("the store is closing")
 
 // load fills the cache with every view and alias stored in the file, until stop is closed,
-// and then marks it complete. Writes may
-// commit meanwhile: an entry they set is from a later transaction than load's, so load never
-// replaces it (set), and a view they change after load read it is set again by them. Until
-// load is done, a view it has not reached is read from the file (Store.View), so the answers
-// are the same, only slower.
+// and then marks it complete. Writes may commit meanwhile: an entry they set is from a later
+// transaction than load's, so load never replaces it (set), and a view they change after load
+// read it is set again by them. Until load is done, a view it has not reached is read from
+// the file (Store.View), so the answers are the same, only slower.
 func (c *viewCache) load(db *bolt.DB, stop <-chan struct{}) error {
 	err := db.View(func(tx *bolt.Tx) error {
 		txid := tx.ID()
