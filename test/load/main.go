@@ -174,15 +174,18 @@ type storeRun struct {
 	ingestCPU      cpuShare // CPU used during the preload: harness, gateway, redis-server
 	nativeCPU      cpuShare // CPU used during the native ingest
 	echo, lookup   latencies
-	echoCPU        cpuShare   // CPU used during the echo run: harness, echo server
-	lookupCPU      cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
-	redis          *latencies // redis-benchmark GET, Redis store only
-	rssKiB         int64
-	redisBytes     int64 // used_memory after the preload minus before
-	stopTook       time.Duration
-	stopClean      bool  // the gateway exited by itself within the grace, its shutdown complete
-	accessDropped  int64 // lookups the gateway said it could not write to the access log
-	mix            *lookupMix
+	// roundRatios are each round's lookup requests/s over the echo's of the round just
+	// before it: their spread is the shared machine's noise within this run.
+	roundRatios   []float64
+	echoCPU       cpuShare   // CPU used during the echo run: harness, echo server
+	lookupCPU     cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
+	redis         *latencies // redis-benchmark GET, Redis store only
+	rssKiB        int64
+	redisBytes    int64 // used_memory after the preload minus before
+	stopTook      time.Duration
+	stopClean     bool  // the gateway exited by itself within the grace, its shutdown complete
+	accessDropped int64 // lookups the gateway said it could not write to the access log
+	mix           *lookupMix
 }
 
 func measureStore(ctx context.Context, o options, kind, bin, dir string, w *workload, echo *echoServer, step func(string, ...any)) (storeRun, error) {
@@ -295,6 +298,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 			return sr, err
 		}
 		sr.echo, sr.echoCPU = sr.echo.plus(e), sr.echoCPU.plus(ecpu)
+		sr.roundRatios = append(sr.roundRatios, ratio(l.RPS(), e.RPS()))
 		sr.lookup, sr.lookupCPU = sr.lookup.plus(l), sr.lookupCPU.plus(lcpu)
 	}
 	if err := stopSelf(); err != nil {

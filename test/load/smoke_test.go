@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// smokeRounds is how many times echo and lookups take turns in TestSmoke.
+const smokeRounds = 3
 
 // TestSmoke runs the whole harness in smoke mode (a few seconds, ~2,000 identities, both
 // stores, a 2,000-declaration demo) so that it cannot rot. It asserts no speed: only that
@@ -32,7 +36,7 @@ func TestSmoke(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "results.md")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"--smoke", "--duration", "1s", "--out", out}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"--smoke", "--duration", "1s", "--rounds", strconv.Itoa(smokeRounds), "--out", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("harness exited %d:\n%s", code, stderr.String())
 	}
 	b, err := os.ReadFile(out)
@@ -83,6 +87,21 @@ func TestSmoke(t *testing.T) {
 		// decoded and must find its person: see checkFound).
 		if col == 6 && len(cells) > 7 && strings.TrimSpace(cells[7]) != "0" {
 			t.Errorf("requests failed: %s", line)
+		}
+	}
+	// Each store's lookup rounds have their own ratio to their echo round, one per round.
+	for _, kind := range []string{"embedded", "redis"} {
+		_, after, ok := strings.Cut(got, "\n- "+kind+": ")
+		line, _, _ := strings.Cut(after, "\n")
+		ratios := strings.Split(line, ", ")
+		if !ok || len(ratios) != smokeRounds {
+			t.Errorf("%s: round ratios %q, want %d", kind, line, smokeRounds)
+			continue
+		}
+		for _, r := range ratios {
+			if v, err := strconv.ParseFloat(r, 64); err != nil || v <= 0 {
+				t.Errorf("%s: round ratio %q is not a positive number", kind, r)
+			}
 		}
 	}
 	if t.Failed() {
