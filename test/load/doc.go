@@ -1,6 +1,7 @@
 // Command load is the benchmark and load harness of issue 7: it builds and starts the gateway
 // as a real process (embedded store, then Redis), preloads it with simulated identities,
-// drives lookups, an echo baseline and ingest, and writes a markdown table of the results.
+// drives lookups against an echo baseline and ingest against a bare gRPC sink and the disk's
+// durable write rate, and writes a markdown table of the results.
 //
 // Usage:
 //

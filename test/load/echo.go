@@ -13,14 +13,17 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	lienthongv1 "github.com/lienthong/lienthong/proto/lienthong/v1"
 )
 
 // echoEnv makes the harness's own binary (or its test binary) serve the echo baseline
 // instead of running the harness: the echo server is a separate process, as the gateway is.
 const echoEnv = "LIENTHONG_LOAD_ECHO_SERVER"
 
-// serveEchoIfAsked serves the bare gRPC health service on a free loopback port, prints the
-// address on stdout and serves until stdin closes; ok is false when the variable is unset.
+// serveEchoIfAsked serves the bare gRPC health service and the ingest sink on a free loopback
+// port, prints the address on stdout and serves until stdin closes; ok is false when the
+// variable is unset.
 func serveEchoIfAsked() (code int, ok bool) {
 	if os.Getenv(echoEnv) != "1" {
 		return 0, false
@@ -32,11 +35,34 @@ func serveEchoIfAsked() (code int, ok bool) {
 	}
 	srv := grpc.NewServer()
 	healthpb.RegisterHealthServer(srv, health.NewServer())
+	lienthongv1.RegisterIngestServiceServer(srv, ingestSink{})
 	go func() { _ = srv.Serve(lis) }()
 	fmt.Println(lis.Addr().String())
 	_, _ = io.Copy(io.Discard, os.Stdin) // the harness closes stdin (or dies) to stop us
 	srv.Stop()
 	return 0, true
+}
+
+// ingestSink is the ingest baseline: StreamDeclarations as gRPC alone costs it. It receives
+// (and so decodes) every message, as the gateway does, counts the declarations as accepted
+// and stores nothing.
+type ingestSink struct {
+	lienthongv1.UnimplementedIngestServiceServer
+}
+
+func (ingestSink) StreamDeclarations(stream lienthongv1.IngestService_StreamDeclarationsServer) error {
+	resp := &lienthongv1.StreamDeclarationsResponse{}
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			return stream.SendAndClose(resp)
+		}
+		if err != nil {
+			return err
+		}
+		resp.AcceptedCount += int32(len(msg.GetDeclarations()))
+		resp.BatchCount++
+	}
 }
 
 // echoServer is the echo baseline's process.

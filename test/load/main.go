@@ -25,7 +25,7 @@ func main() {
 // options are the harness's flags.
 type options struct {
 	identities, concurrency, conns, streams, nativeRows, samples, demoDeclarations, rounds int
-	duration, stopGrace                                                                    time.Duration
+	duration, stopGrace, diskDuration                                                      time.Duration
 	out, perfDir, pprofDir, gatewayBin                                                     string
 	stores                                                                                 []string
 	smoke, noDemo                                                                          bool
@@ -47,6 +47,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.demoDeclarations, "demo-declarations", 0, "declarations of `lienthong demo --once` (0: its default 96,347)")
 	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "how long the gateway may take to stop after SIGTERM before it is killed")
 	fs.BoolVar(&o.noDemo, "no-demo", false, "skip the demo run")
+	fs.DurationVar(&o.diskDuration, "disk-duration", 5*time.Second, "how long the disk baseline writes before the embedded preload")
 	stores := fs.String("stores", "embedded,redis", "stores to measure, in order")
 	fs.Int64Var(&o.seed, "seed", 20211127, "seed of the simulated population")
 	fs.StringVar(&o.perfDir, "perf", "", "record the gateway with Linux perf during each store's preload, lookup and native phases into this folder")
@@ -77,6 +78,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		if !set["stop-grace"] {
 			o.stopGrace = 5 * time.Second
+		}
+		if !set["disk-duration"] {
+			o.diskDuration = 200 * time.Millisecond
 		}
 	}
 	for _, s := range strings.Split(*stores, ",") {
@@ -172,8 +176,14 @@ type storeRun struct {
 	kind           string
 	ingest, native ingestResult
 	ingestCPU      cpuShare // CPU used during the preload: harness, gateway, redis-server
-	nativeCPU      cpuShare // CPU used during the native ingest
-	echo, lookup   latencies
+	// sink is the same streams into the echo server's bare gRPC sink, just before the
+	// preload, and sinkCPU the harness's and the echo server's CPU meanwhile.
+	sink         ingestResult
+	sinkCPU      cpuShare
+	disk         *diskResult // the disk baseline, embedded store only
+	writeBytes   int64       // bytes the gateway caused to be written to storage during the preload
+	nativeCPU    cpuShare    // CPU used during the native ingest
+	echo, lookup latencies
 	// roundRatios are each round's lookup requests/s over the echo's of the round just
 	// before it: their spread is the shared machine's noise within this run.
 	roundRatios   []float64
@@ -233,6 +243,24 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	}
 	defer closePartners()
 
+	// The ingest baselines go just before the preload, so that the machine's other load of
+	// the moment falls on them and the preload alike.
+	step("%s: baseline: the same declarations into the echo server's bare gRPC sink", kind)
+	var ingestErr error
+	if sr.sink, sr.sinkCPU, err = sinkIngest(ctx, o, echo, w); err != nil {
+		return sr, err
+	}
+	step("%s: sink %.0f declarations/s", kind, sr.sink.PerSecond())
+	if kind == "embedded" {
+		step("%s: baseline: durable random page writes on the store's disk for %v", kind, o.diskDuration)
+		d, err := diskBaseline(dir, o.diskDuration, o.seed)
+		if err != nil {
+			return sr, fmt.Errorf("disk baseline: %w", err)
+		}
+		sr.disk = &d
+		step("%s: disk %.0f MiB/s", kind, d.BytesPerSecond()/(1<<20))
+	}
+
 	step("%s: preloading %d declarations through StreamDeclarations (%d streams at a time)", kind, w.declarations, o.streams)
 	prof := profiler{perfDir: o.perfDir, pprofDir: o.pprofDir, debugAddr: debugAddr}
 	pid := gw.cmd.Process.Pid
@@ -244,7 +272,10 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if err != nil {
 		return sr, err
 	}
-	var ingestErr error
+	written, err := procWriteBytes(pid)
+	if err != nil {
+		return sr, err
+	}
 	sr.ingestCPU, err = measureCPU(pid, redisPID, func() { sr.ingest, ingestErr = ingestStreams(ctx, partners, w, o.streams) })
 	if err = cmp.Or(ingestErr, err); err != nil {
 		return sr, err
@@ -252,6 +283,11 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if err := stopPerf(); err != nil {
 		return sr, err
 	}
+	after, err := procWriteBytes(pid)
+	if err != nil {
+		return sr, err
+	}
+	sr.writeBytes = after - written
 	step("%s: %d identities, %.0f declarations/s", kind, len(sr.ingest.QRIDs), sr.ingest.PerSecond())
 	if rs != nil {
 		after, err := rs.usedMemory()
@@ -337,6 +373,24 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	echoPool.close()
 	stopGateway()
 	return sr, nil
+}
+
+// sinkIngest sends every stream of w into the echo server's ingest sink, as the preload
+// sends them to the gateway (same pools, principals and streams at a time), and returns what
+// the sink counted and the CPU the harness and the echo server used meanwhile.
+func sinkIngest(ctx context.Context, o options, echo *echoServer, w *workload) (ingestResult, cpuShare, error) {
+	pools, closePools, err := partnerPools(echo.addr, o.conns)
+	if err != nil {
+		return ingestResult{}, cpuShare{}, err
+	}
+	defer closePools()
+	var res ingestResult
+	var ingestErr error
+	c, err := measureCPU(echo.cmd.Process.Pid, 0, func() { res, ingestErr = ingestStreams(ctx, pools, w, o.streams) })
+	if err = cmp.Or(ingestErr, err); err != nil {
+		return res, c, fmt.Errorf("ingest sink: %w", err)
+	}
+	return res, c, nil
 }
 
 // loadAvg is /proc/loadavg's first three fields.

@@ -57,6 +57,9 @@ func TestSmoke(t *testing.T) {
 		"| lienthong demo --once, simulated partners end to end |",
 		"| embedded | ", "| redis | ",
 		"| CPU: StreamDeclarations | embedded |", "| CPU: SubmitNativeRecords | redis |",
+		"| StreamDeclarations, the same streams into a bare gRPC sink | none (before the embedded preload) |",
+		"| StreamDeclarations, the same streams into a bare gRPC sink | none (before the redis preload) |",
+		"| CPU: StreamDeclarations, bare gRPC sink | none (before the embedded preload) |",
 		"| lookup embedded ≥ 0.8 × echo requests/s |", "| lookup embedded p99 ≤ 2 × echo p99 |", "| lookup Redis ≥ 0.6 × echo requests/s |",
 		"| canonical ingest ≥ 20000/s, embedded |", "| canonical ingest ≥ 20000/s, redis |", "| demo end to end < 10s",
 		"| Redis ≤ 1024 bytes per identity |",
@@ -88,6 +91,38 @@ func TestSmoke(t *testing.T) {
 		if col == 6 && len(cells) > 7 && strings.TrimSpace(cells[7]) != "0" {
 			t.Errorf("requests failed: %s", line)
 		}
+	}
+	// The sink counted every declaration the harness sent it; each store's ingest has its
+	// baselines beside it: the sink's rate, and for the embedded store the disk's and the
+	// gateway's bytes written per declaration.
+	for _, line := range strings.Split(got, "\n") {
+		cells := strings.Split(line, "|")
+		switch {
+		case strings.HasPrefix(line, "| StreamDeclarations, the same streams into a bare gRPC sink |"):
+			if len(cells) < 5 || strings.TrimSpace(cells[3]) != strings.TrimSpace(cells[4]) {
+				t.Errorf("the sink did not count every declaration sent: %s", line)
+			}
+		case strings.HasPrefix(line, "| embedded | "), strings.HasPrefix(line, "| redis | "):
+			if len(cells) != 9 { // the memory and gateway process tables have other widths
+				continue
+			}
+			kind := strings.TrimSpace(cells[1])
+			for i, c := range cells[2:8] {
+				c = strings.TrimSpace(c)
+				if kind == "redis" && i >= 3 {
+					if c != "n/a" {
+						t.Errorf("redis: disk baseline column %d is %q, want n/a: %s", i+2, c, line)
+					}
+					continue
+				}
+				if v, err := strconv.ParseFloat(strings.TrimSuffix(c, " ×"), 64); err != nil || v <= 0 {
+					t.Errorf("%s: ingest baseline column %d is %q, not a positive number: %s", kind, i+2, c, line)
+				}
+			}
+		}
+	}
+	if !strings.Contains(got, "| canonical ingest ≥ 20000/s, embedded | ") || !strings.Contains(got, "the disk allows ") {
+		t.Errorf("the embedded ingest target does not name its baselines")
 	}
 	// Each store's lookup rounds have their own ratio to their echo round, one per round.
 	for _, kind := range []string{"embedded", "redis"} {
