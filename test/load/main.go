@@ -253,7 +253,9 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	step("%s: sink %.0f declarations/s", kind, sr.sink.PerSecond())
 	if kind == "embedded" {
 		step("%s: baseline: durable random page writes on the store's disk for %v", kind, o.diskDuration)
-		d, err := diskBaseline(dir, o.diskDuration, o.seed)
+		path := filepath.Join(dir, "disk-baseline")
+		defer os.Remove(path) // when the store's phases are over: see diskBaseline
+		d, err := diskBaseline(path, o.diskDuration, o.seed)
 		if err != nil {
 			return sr, fmt.Errorf("disk baseline: %w", err)
 		}
