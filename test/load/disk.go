@@ -15,7 +15,7 @@ import (
 // default on these machines) at random places of a file, in page order, then one fdatasync.
 const (
 	diskPage         = 4096
-	diskPagesPerSync = 4096    // 16 MiB a commit: a commit of 16,000 declarations writes about 35,000 pages
+	diskPagesPerSync = 4096    // 16 MiB a commit, less than the store's (about 35,000 pages for 16,000 declarations), so a few seconds hold several
 	diskFileBytes    = 1 << 30 // a new (sparse) file of 1 GiB
 )
 

@@ -246,7 +246,6 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	// The ingest baselines go just before the preload, so that the machine's other load of
 	// the moment falls on them and the preload alike.
 	step("%s: baseline: the same declarations into the echo server's bare gRPC sink", kind)
-	var ingestErr error
 	if sr.sink, sr.sinkCPU, err = sinkIngest(ctx, o, echo, w); err != nil {
 		return sr, err
 	}
@@ -278,6 +277,7 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 	if err != nil {
 		return sr, err
 	}
+	var ingestErr error
 	sr.ingestCPU, err = measureCPU(pid, redisPID, func() { sr.ingest, ingestErr = ingestStreams(ctx, partners, w, o.streams) })
 	if err = cmp.Or(ingestErr, err); err != nil {
 		return sr, err
