@@ -91,11 +91,7 @@ func putAlias(tx *bolt.Tx, c *viewCache, qrid, target string) error {
 	if c == nil {
 		return nil
 	}
-	if c.pendingTx != tx {
-		// A new transaction (a retried one is a new Tx): the aliases of the one before have
-		// committed, or were rolled back with it.
-		c.pendingTx, c.pending = tx, map[string]string{}
-	}
+	c.pendingOf(tx)
 	c.pending[qrid] = target
 	txid := tx.ID()
 	tx.OnCommit(func() { c.setAlias(qrid, target, txid) })

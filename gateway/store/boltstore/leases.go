@@ -54,6 +54,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	var out store.Lease
 	var got bool
 	err := s.update(ctx, op, func(tx *bolt.Tx) error {
+		out, got = store.Lease{}, false
 		now := s.now()
 		l, _, err := getLease(tx, name)
 		if err != nil {

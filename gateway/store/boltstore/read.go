@@ -327,6 +327,7 @@ func (s *Store) RecordPassage(ctx context.Context, p store.Passage) (bool, error
 	}
 	dup := false
 	err := s.update(ctx, op, func(tx *bolt.Tx) error {
+		dup = false
 		b := tx.Bucket(bucketPassages)
 		if b.Get([]byte(p.ID)) != nil {
 			dup = true

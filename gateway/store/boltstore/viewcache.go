@@ -30,9 +30,11 @@ type viewCache struct {
 	// complete is set once load has read every view and alias of the file: from then on
 	// the cache holds all of them.
 	complete atomic.Bool
-	// pending are the aliases the write transaction pendingTx has put (putAlias).
-	pendingTx *bolt.Tx
-	pending   map[string]string
+	// pending are the aliases the write transaction pendingTx has put (putAlias), and
+	// pendingViews the views it has put (nil: deleted; putView).
+	pendingTx    *bolt.Tx
+	pending      map[string]string
+	pendingViews map[string][]byte
 }
 
 // viewShards spreads concurrent lookups and commits over independent locks.
@@ -198,8 +200,40 @@ func (c *viewCache) afterCommit(tx *bolt.Tx, qrid string, b []byte) {
 	if c == nil {
 		return
 	}
+	c.pendingOf(tx)
+	c.pendingViews[qrid] = b
 	txid := tx.ID()
 	tx.OnCommit(func() { c.set(qrid, b, txid) })
+}
+
+// stored returns qrid's view as the write transaction tx sees it (nil: none), when the cache
+// can tell (known): once it has loaded the file, from tx's own puts or else from the
+// transactions committed before tx. Every transaction that writes views or aliases goes
+// through the store's group commit (commit.go), which runs the next one only after the one
+// before has returned from its commit handlers, so the cache then holds all of them. Only
+// write transactions call it, one at a time.
+func (c *viewCache) stored(tx *bolt.Tx, qrid string) (b []byte, known bool) {
+	if c == nil || !c.complete.Load() {
+		return nil, false
+	}
+	if c.pendingTx == tx {
+		if b, ok := c.pendingViews[qrid]; ok {
+			return b, true
+		}
+	}
+	if _, fits := keyOf(qrid); !fits {
+		return nil, false
+	}
+	b, _ = c.get(qrid)
+	return b, true
+}
+
+// pendingOf starts tx's pending aliases and views when tx is a new transaction (a retried one
+// is a new Tx): those of the one before have committed, or were rolled back with it.
+func (c *viewCache) pendingOf(tx *bolt.Tx) {
+	if c.pendingTx != tx {
+		c.pendingTx, c.pending, c.pendingViews = tx, map[string]string{}, map[string][]byte{}
+	}
 }
 
 // errStopped ends a load when the store closes.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/lienthong/lienthong/canonical"
 	"github.com/lienthong/lienthong/gateway/store"
 	"github.com/lienthong/lienthong/gateway/store/storetest"
 )
@@ -392,5 +394,154 @@ func TestViewCacheLoadsInBackground(t *testing.T) {
 	}
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// heldCommit runs a group commit whose own write waits until n more writes wait in the
+// group behind it, which start calls each in turn (each after the one before waits), so that
+// the transaction then takes them all in, in that order. It returns the first write's error.
+func heldCommit(t *testing.T, s *Store, n int, start func(i int)) error {
+	t.Helper()
+	return s.commit(1, func(*bolt.Tx) error {
+		deadline := time.Now().Add(30 * time.Second)
+		for i := range n {
+			start(i)
+			for waiting := 0; waiting <= i; { // until it waits (no sleep: it will)
+				if time.Now().After(deadline) {
+					return fmt.Errorf("write %d did not wait in the group", i)
+				}
+				runtime.Gosched()
+				s.group.mu.Lock()
+				waiting = len(s.group.waiting)
+				s.group.mu.Unlock()
+			}
+		}
+		return nil
+	})
+}
+
+// TestWriterSeesViewsOfItsOwnTransaction: the writer reads views from the cache, which learns
+// a transaction's views only once it commits; writes coalesced into one transaction still
+// see the views the writes before them put (pending views). The simulator's declarations go
+// in small batches, twenty at a time into one transaction, to a store with the cache and, one
+// batch at a time, to one without: every answer and view is the same.
+func TestWriterSeesViewsOfItsOwnTransaction(t *testing.T) {
+	ctx := context.Background()
+	cached, err := Open(filepath.Join(t.TempDir(), "cached.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cached.Close()
+	cached.loading.Wait()
+	file, err := Open(filepath.Join(t.TempDir(), "file.db"), Options{NoSync: true, NoViewCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+
+	items := simItems(7, 12000)
+	const batch, perTx = 50, 20
+	sharedTx := 0 // items whose identity a write before them in their transaction wrote
+	for start := 0; start < len(items); start += batch * perTx {
+		var parts [][]store.Item
+		for i := start; i < min(len(items), start+batch*perTx); i += batch {
+			parts = append(parts, items[i:min(len(items), i+batch)])
+		}
+		seen := map[string]int{} // QR id → the part that wrote it first
+		for p, part := range parts {
+			for _, it := range part {
+				if a := it.Accepted; a != nil {
+					if first, ok := seen[a.QRID]; ok && first < p {
+						sharedTx++
+					} else if !ok {
+						seen[a.QRID] = p
+					}
+				}
+			}
+		}
+		got := make([][]store.Result, len(parts))
+		errsOut := make([]error, len(parts))
+		var wg sync.WaitGroup
+		commits := cached.group.commits.Load()
+		err := heldCommit(t, cached, len(parts), func(i int) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errsOut[i] = cached.WriteBatch(ctx, parts[i])
+			}()
+		})
+		wg.Wait()
+		if err != nil || errors.Join(errsOut...) != nil {
+			t.Fatalf("errors: %v, %v", err, errsOut)
+		}
+		if n := cached.group.commits.Load() - commits; n != 1 {
+			t.Fatalf("%d writes took %d transactions, want 1", len(parts), n)
+		}
+		for i, part := range parts {
+			want, err := file.WriteBatch(ctx, part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range want {
+				if got[i][j] != want[j] {
+					t.Fatalf("batch at %d, item %d: %+v with the cache, %+v from the file", start+i*batch, j, got[i][j], want[j])
+				}
+			}
+		}
+	}
+	if sharedTx == 0 {
+		t.Fatal("no identity was written twice in one transaction; the test needs some")
+	}
+	checkCacheAgrees(t, cached)
+	gotViews, wantViews := fileViews(t, cached), fileViews(t, file)
+	if len(gotViews) != len(wantViews) {
+		t.Fatalf("the stores hold %d and %d views", len(gotViews), len(wantViews))
+	}
+	for q, b := range wantViews {
+		if !bytes.Equal(gotViews[q], b) {
+			t.Errorf("view %s differs: with the cache %q, from the file %q", q, gotViews[q], b)
+		}
+	}
+	t.Logf("%d items; %d under an identity written earlier in their transaction", len(items), sharedTx)
+}
+
+// TestPurgeGoesThroughTheGroup: a purge waits in the group commit like any write, so no write
+// transaction starts before the cache has the views of the one before it.
+func TestPurgeGoesThroughTheGroup(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "lienthong.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.loading.Wait()
+	old := declaration(canonical.PlatformNCOVI, "n-old", day0)
+	if _, err := s.WriteBatch(ctx, []store.Item{{Accepted: &store.Accepted{Declaration: old, QRID: "qP", Verified: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	var purged int
+	var purgeErr error
+	done := make(chan struct{})
+	err = heldCommit(t, s, 1, func(int) {
+		go func() {
+			defer close(done)
+			purged, purgeErr = s.Purge(ctx, day0.Add(time.Hour))
+		}()
+	})
+	<-done
+	if err != nil || purgeErr != nil || purged != 1 {
+		t.Fatalf("held commit: %v; purge: %d purged, %v", err, purged, purgeErr)
+	}
+	// The identity is gone from the file and the cache; a new declaration starts it afresh.
+	fresh := declaration(canonical.PlatformBluezone, "b-new", day0.Add(2*time.Hour))
+	if _, err := s.WriteBatch(ctx, []store.Item{{Accepted: &store.Accepted{Declaration: fresh, QRID: "qP", Verified: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.View(ctx, "qP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Latest) != 1 || v.Latest[0].Platform != canonical.PlatformBluezone {
+		t.Errorf("after the purge and a new declaration the view holds %+v, want only Bluezone's", v.Latest)
 	}
 }

@@ -327,13 +327,19 @@ func (w *writeTx) absorb(weak, target string) error {
 	return nil
 }
 
-// view returns the cached view of qrid, loading it on first use.
+// view returns the cached view of qrid, loading it on first use: from the view cache when
+// it can tell, which spares the writer a walk down the identities bucket for each identity
+// (most of them new, so the walk finds nothing).
 func (w *writeTx) view(qrid string) (*cachedView, error) {
 	if cv, ok := w.cache[qrid]; ok {
 		return cv, nil
 	}
 	cv := &cachedView{}
-	if b := w.ids.Get([]byte(qrid)); b != nil {
+	b, known := w.views.stored(w.tx, qrid)
+	if !known {
+		b = w.ids.Get([]byte(qrid))
+	}
+	if b != nil {
 		if err := decodeView(b, &cv.v); err != nil {
 			return nil, err
 		}
