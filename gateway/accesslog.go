@@ -57,10 +57,6 @@ func (r *AccessRecorder) Record(a store.Access) {
 // Dropped returns how many accesses were lost to a full queue or a closed recorder.
 func (r *AccessRecorder) Dropped() int64 { return r.dropped.Load() }
 
-// maxBatch is the most accesses written in one store call (one embedded-store commit, one
-// Redis pipeline).
-const maxBatch = 4096
-
 // linger is how long the recorder lets accesses gather after the first one before writing
 // them: one commit every few milliseconds instead of one per handful of lookups (each commit
 // costs the embedded store about as much as a thousand accesses). It sleeps meanwhile
@@ -70,10 +66,15 @@ const linger = 20 * time.Millisecond
 
 func (r *AccessRecorder) run() {
 	defer close(r.done)
-	batch := make([]store.Access, 0, maxBatch)
+	// One store call (one embedded-store commit, one Redis pipeline) takes all the queue holds:
+	// behind a long ingest commit (about two seconds on the embedded store) the accesses
+	// queued meanwhile go in the next one together, where at most 4,096 a call let a queue of
+	// 65,536 overflow at a few thousand lookups a second.
+	maxBatch := cap(r.ch) + 1
+	var batch []store.Access
 	for a := range r.ch {
 		batch = append(batch[:0], a)
-		if len(r.ch) < maxBatch-1 { // a backlog is written at once
+		if len(r.ch) < maxBatch-1 { // a full queue is written at once
 			time.Sleep(linger)
 		}
 	drain:
