@@ -26,12 +26,16 @@ type group struct {
 
 // defaultGroupItems bounds the items (declarations, accesses) of one transaction that joins
 // writes arriving while it runs, and so its memory and its first caller's wait. It leaves
-// room for four ingest streams writing four ready messages each (16,000 declarations): in a
+// room for four ingest streams writing eight ready messages each (32,000 declarations): in a
 // file of a million identities each commit rewrites a page for most of its declarations'
 // random keys and for nearly every branch page above them, so a bigger commit shares more of
 // them (BenchmarkIngestLargeStreams: 3.1 pages a declaration at 4,000 a commit, 2.6 at 8,000,
-// 2.2 at 15,000).
-const defaultGroupItems = 20_000
+// 2.2 at 15,000). In the load harness at a million identities (2026-11-29, a disk taking
+// 250-270 MiB/s of durable random page writes), 40,000 here with eight messages ahead
+// (ingest_service.go) took the preload from 15,179-15,372 to 18,707 declarations/s and
+// 9.4 to 8.0 KiB written each, for 1 GiB more RSS (6.0 GiB) and commits of about two
+// seconds; 80,000 with sixteen ahead gave 19,158/s at 6.6 GiB, the gateway's CPU then the limit.
+const defaultGroupItems = 40_000
 
 // call is one write waiting in the group.
 type call struct {
