@@ -82,10 +82,11 @@ var initialMmapSize = func() int {
 
 // Store is a store.Store in one bbolt file.
 type Store struct {
-	db    *bolt.DB
-	now   func() time.Time
-	group group      // concurrent WriteBatch and AppendAccess calls, committed together
-	views *viewCache // every view, for lookups; nil with Options.NoViewCache
+	db        *bolt.DB
+	now       func() time.Time
+	group     group      // concurrent WriteBatch and AppendAccess calls, committed together
+	views     *viewCache // every view, for lookups; nil with Options.NoViewCache
+	writeback *writeback // nil with Options.NoSync
 	// loading is the view cache's filling; closing stops it.
 	loading sync.WaitGroup
 	closing chan struct{}
@@ -179,6 +180,12 @@ func Open(path string, opts Options) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{db: db, now: now, purgeChunk: defaultPurgeChunk, group: group{maxItems: defaultGroupItems}, closing: make(chan struct{})}
+	if !opts.NoSync {
+		if s.writeback, err = startWriteback(path); err != nil {
+			_ = db.Close()
+			return nil, errs.Errorf(errs.Other, op, "open %s: %w", path, err)
+		}
+	}
 	if !opts.NoViewCache {
 		// Filled in the background (seconds for a million identities): until then a view
 		// the cache does not hold yet is read from the file.
@@ -197,6 +204,7 @@ func (s *Store) Close() error {
 	s.close.Do(func() {
 		close(s.closing)
 		s.loading.Wait()
+		_ = s.writeback.close()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = errs.E(errs.Other, "boltstore.Close", err)
 		}

@@ -97,6 +97,7 @@ func (s *Store) runCalls(calls []*call) {
 	for len(calls) > 0 {
 		s.group.commits.Add(1)
 		failed := -1
+		s.writeback.begin()
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			items := 0
 			for i := 0; ; i++ {
@@ -112,6 +113,7 @@ func (s *Store) runCalls(calls []*call) {
 				}
 			}
 		})
+		s.writeback.end()
 		if failed >= 0 && len(calls) > 1 {
 			c := calls[failed]
 			c.err = s.db.Update(func(tx *bolt.Tx) error { return safely(c.fn, tx) })

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -244,4 +245,44 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	t.Logf("child acknowledged %d batches before SIGKILL; all found after reopening", acked+1)
+}
+
+// TestWritebackEndsWithTheStore: a store that syncs starts writing its file back while it
+// commits, with a goroutine and a second descriptor of its own, and Close ends both (a store
+// without fsync has none).
+func TestWritebackEndsWithTheStore(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "lienthong.db"), nil)
+	if canStartWriteback && s.writeback == nil {
+		t.Fatal("a store that syncs has no writeback")
+	}
+	d := declaration(canonical.PlatformNCOVI, "n-wb", day0)
+	if _, err := s.WriteBatch(ctx, []store.Item{{Accepted: &store.Accepted{Declaration: d, QRID: "qWB", Verified: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	w := s.writeback
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w != nil {
+		select {
+		case <-w.done:
+		default:
+			t.Error("the writeback goroutine still runs after Close")
+		}
+		if err := w.f.Close(); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("the writeback's file after Close: %v, want it closed", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	ns, err := Open(filepath.Join(t.TempDir(), "nosync.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if ns.writeback != nil {
+		t.Error("a store without fsync starts a writeback")
+	}
 }
