@@ -32,8 +32,8 @@ type group struct {
 // them (BenchmarkIngestLargeStreams: 3.1 pages a declaration at 4,000 a commit, 2.6 at 8,000,
 // 2.2 at 15,000). In the load harness at a million identities (2026-11-29, a disk taking
 // 250-270 MiB/s of durable random page writes), 40,000 here with eight messages ahead
-// (ingest_service.go) took the preload from 15,179-15,372 to 18,707 declarations/s and
-// 9.4 to 8.0 KiB written each, for 1 GiB more RSS (6.0 GiB) and commits of about two
+// (ingest_service.go) took the preload from 15,179-15,372 to 16,361-18,707 declarations/s
+// (four runs) and 9.4 to 8.0 KiB written each, for 1 GiB more RSS (6.0 GiB) and commits of about two
 // seconds; 80,000 with sixteen ahead gave 19,158/s at 6.6 GiB, the gateway's CPU then the limit.
 const defaultGroupItems = 40_000
 
@@ -97,8 +97,7 @@ func (s *Store) runCalls(calls []*call) {
 	for len(calls) > 0 {
 		s.group.commits.Add(1)
 		failed := -1
-		s.writeback.begin()
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.transact(func(tx *bolt.Tx) error {
 			items := 0
 			for i := 0; ; i++ {
 				if i == len(calls) {
@@ -113,10 +112,9 @@ func (s *Store) runCalls(calls []*call) {
 				}
 			}
 		})
-		s.writeback.end()
 		if failed >= 0 && len(calls) > 1 {
 			c := calls[failed]
-			c.err = s.db.Update(func(tx *bolt.Tx) error { return safely(c.fn, tx) })
+			c.err = s.transact(func(tx *bolt.Tx) error { return safely(c.fn, tx) })
 			c.wake <- false
 			calls = append(calls[:failed], calls[failed+1:]...)
 			continue
@@ -127,6 +125,14 @@ func (s *Store) runCalls(calls []*call) {
 		}
 		return
 	}
+}
+
+// transact runs fn in one bbolt write transaction, with the file's writeback started while
+// it runs (writeback.go).
+func (s *Store) transact(fn func(*bolt.Tx) error) error {
+	s.writeback.begin()
+	defer s.writeback.end()
+	return s.db.Update(fn)
 }
 
 // safely runs fn, turning a panic into an error so that the other calls are not left waiting.

@@ -14,9 +14,10 @@ import (
 // SYNC_FILE_RANGE_WRITE: it waits for nothing and promises nothing; the fsyncs stay bbolt's,
 // so what a commit makes durable, and in what order, does not change).
 //
-// BenchmarkIngestLargeStreams (4 writers of 4,000 into 500,000 identities, seven runs each
-// way, interleaved): bbolt's write and sync time 16.9-20.4 µs a declaration against
-// 21.3-27.7 without it, and 13,892-16,515 declarations/s against 13,309-14,582.
+// BenchmarkIngestLargeStreams (4 writers of 4,000 into 500,000 identities, runs
+// interleaved): bbolt's write and sync time 16.9-20.4 µs a declaration against 21.3-27.7
+// without it (seven runs each way), and 13,892-16,515 declarations/s against 13,309-14,582
+// (three each).
 type writeback struct {
 	f      *os.File // the store's file, opened again for reading: the page cache is the inode's
 	active atomic.Bool
