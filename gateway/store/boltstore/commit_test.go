@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -95,22 +94,13 @@ func TestCommitGroupTakesWritesArrivingWhileItRuns(t *testing.T) {
 		n int
 	}{{"b", 2}, {"c", 2}, {"d", 1}}
 	errsOut := make([]error, len(late))
-	first := s.commit(1, func(tx *bolt.Tx) error {
-		for i, l := range late {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errsOut[i] = s.commit(l.n, put(l.k))
-			}()
-			for waiting := 0; waiting <= i; { // until it waits (no sleep: it will)
-				runtime.Gosched()
-				s.group.mu.Lock()
-				waiting = len(s.group.waiting)
-				s.group.mu.Unlock()
-			}
-		}
-		return put("a")(tx)
-	})
+	first := heldCommit(t, s, len(late), func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errsOut[i] = s.commit(late[i].n, put(late[i].k))
+		}()
+	}, put("a"))
 	wg.Wait()
 	if first != nil || errors.Join(errsOut...) != nil {
 		t.Fatalf("errors: %v, %v", first, errsOut)

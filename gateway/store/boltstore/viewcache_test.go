@@ -399,10 +399,11 @@ func TestViewCacheLoadsInBackground(t *testing.T) {
 
 // heldCommit runs a group commit whose own write waits until n more writes wait in the
 // group behind it, which start calls each in turn (each after the one before waits), so that
-// the transaction then takes them all in, in that order. It returns the first write's error.
-func heldCommit(t *testing.T, s *Store, n int, start func(i int)) error {
+// the transaction then takes them in, in that order; then it runs own (when not nil) in the
+// same transaction. It returns the first write's error.
+func heldCommit(t *testing.T, s *Store, n int, start func(i int), own func(*bolt.Tx) error) error {
 	t.Helper()
-	return s.commit(1, func(*bolt.Tx) error {
+	return s.commit(1, func(tx *bolt.Tx) error {
 		deadline := time.Now().Add(30 * time.Second)
 		for i := range n {
 			start(i)
@@ -416,7 +417,10 @@ func heldCommit(t *testing.T, s *Store, n int, start func(i int)) error {
 				s.group.mu.Unlock()
 			}
 		}
-		return nil
+		if own == nil {
+			return nil
+		}
+		return own(tx)
 	})
 }
 
@@ -469,7 +473,7 @@ func TestWriterSeesViewsOfItsOwnTransaction(t *testing.T) {
 				defer wg.Done()
 				got[i], errsOut[i] = cached.WriteBatch(ctx, parts[i])
 			}()
-		})
+		}, nil)
 		wg.Wait()
 		if err != nil || errors.Join(errsOut...) != nil {
 			t.Fatalf("errors: %v, %v", err, errsOut)
@@ -527,7 +531,7 @@ func TestPurgeGoesThroughTheGroup(t *testing.T) {
 			defer close(done)
 			purged, purgeErr = s.Purge(ctx, day0.Add(time.Hour))
 		}()
-	})
+	}, nil)
 	<-done
 	if err != nil || purgeErr != nil || purged != 1 {
 		t.Fatalf("held commit: %v; purge: %d purged, %v", err, purged, purgeErr)
