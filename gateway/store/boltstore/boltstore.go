@@ -4,8 +4,9 @@
 // Layout 2 (one bucket each): versions (record key → declaration version and its identity),
 // identities (everything keyed by an identity, together so that one written page serves an
 // identity's view, history and aliases: QR id → view; QR id, NUL, 'h', declared time, record
-// key, its history in order; QR id, NUL, 'a', weak QR id → its aliases), versionsByTime
-// (declared time, record key; for purge), bySubject (platform, subject id, declared time,
+// key, its history in order; QR id, NUL, 'a', weak QR id → its aliases), versionsByHour
+// (declared hour, record key → declared time; for purge; keys.go: hourKey; builds before it
+// wrote versionsByTime, declared time and record key, which purge still reads), bySubject (platform, subject id, declared time,
 // version, record id; IdentityOf by subject, written with the version and removed when it is
 // purged; a record id needs no index of its own, as the versions bucket's keys start with the
 // platform and record id), aliases (weak → strong QR id), inconsistent (QR ids whose view has
@@ -99,7 +100,8 @@ type Store struct {
 var (
 	bucketVersions            = []byte("versions")
 	bucketIdentities          = []byte("identities")
-	bucketVersionsByTime      = []byte("versionsByTime")
+	bucketVersionsByTime      = []byte("versionsByTime") // written by builds before versionsByHour
+	bucketVersionsByHour      = []byte("versionsByHour")
 	bucketAliases             = []byte("aliases")
 	bucketInconsistent        = []byte("inconsistent")
 	bucketInconsistentByField = []byte("inconsistentByField")
@@ -116,7 +118,7 @@ var (
 var allBuckets = [][]byte{
 	bucketVersions, bucketIdentities, bucketVersionsByTime, bucketAliases,
 	bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
-	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketBySubject,
+	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketBySubject, bucketVersionsByHour,
 }
 
 // Open opens (creating if needed) the store in the file at path.

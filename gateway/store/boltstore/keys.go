@@ -103,6 +103,19 @@ func timedKey(t time.Time, rec []byte) []byte {
 	return append(appendTime(make([]byte, 0, timeKeyLen+len(rec)), t), rec...)
 }
 
+// purgeSpan is the span of declared times whose versions share a run of versionsByHour keys.
+const purgeSpan = time.Hour
+
+// hourKey files a version for purge (versionsByHour): the start of its declared hour, then its
+// record key; the value is the declared time itself. Within an hour the keys follow the record
+// keys, which grow as a platform numbers its records, so a stream of declarations writes
+// versionsByHour at the end of each hour's run even when their declared times come in no
+// order (a backlog, or several streams at once), where a key by exact time put each one on a
+// random page.
+func hourKey(t time.Time, rec []byte) []byte {
+	return timedKey(t.Truncate(purgeSpan), rec)
+}
+
 // Page tokens are opaque to callers: the last key returned, base64url.
 func encodeToken(key []byte) string { return base64.RawURLEncoding.EncodeToString(key) }
 

@@ -40,9 +40,9 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		affected := map[string]bool{}
 		var order []string
 
-		old := keysBefore(tx.Bucket(bucketVersionsByTime), end, s.purgeChunk)
-		for _, k := range old {
-			rec := k[timeKeyLen:]
+		old := versionsBefore(tx, cutoff, s.purgeChunk)
+		for _, o := range old {
+			rec := o.rec
 			var v version
 			if err := decodeVersion(versions.Get(rec), &v); err != nil {
 				return err
@@ -65,7 +65,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 			if err := versions.Delete(rec); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketVersionsByTime).Delete(k); err != nil {
+			if err := tx.Bucket(o.bucket).Delete(o.key); err != nil {
 				return err
 			}
 			if !affected[v.QRID] {
@@ -98,6 +98,35 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		return 0, false, err
 	}
 	return n, more, nil
+}
+
+// dueVersion is a version a purge deletes: its entry in a purge index and its record key.
+type dueVersion struct{ bucket, key, rec []byte }
+
+// versionsBefore returns at most limit versions declared before cutoff: from versionsByTime
+// (written by earlier builds) first, then from versionsByHour, where every key of an hour
+// before cutoff's is due and those of cutoff's hour by the declared time they hold.
+func versionsBefore(tx *bolt.Tx, cutoff time.Time, limit int) []dueVersion {
+	var out []dueVersion
+	for _, k := range keysBefore(tx.Bucket(bucketVersionsByTime), appendTime(nil, cutoff), limit) {
+		out = append(out, dueVersion{bucketVersionsByTime, k, k[timeKeyLen:]})
+	}
+	last, exact := appendTime(nil, cutoff.Truncate(purgeSpan)), appendTime(nil, cutoff)
+	c := tx.Bucket(bucketVersionsByHour).Cursor()
+	for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+		if len(k) <= timeKeyLen {
+			continue // not a key hourKey writes
+		}
+		hour := string(k[:timeKeyLen])
+		if hour > string(last) {
+			break
+		}
+		if hour == string(last) && string(v) >= string(exact) {
+			continue // declared in cutoff's hour, at or after cutoff
+		}
+		out = append(out, dueVersion{bucketVersionsByHour, clone(k), clone(k[timeKeyLen:])})
+	}
+	return out
 }
 
 // keysBefore returns at most limit keys of b that sort before end, from the first.

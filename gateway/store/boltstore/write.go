@@ -67,7 +67,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 // writeTx is one write transaction with its views cached until flush.
 type writeTx struct {
 	tx                                     *bolt.Tx
-	versions, ids, versionsByTime          *bolt.Bucket
+	versions, ids, versionsByHour          *bolt.Bucket
 	aliases, bySubject                     *bolt.Bucket
 	rejections, rejectionsByTime, counters *bolt.Bucket
 	cache                                  map[string]*cachedView
@@ -93,14 +93,14 @@ const appendFill = 0.95
 func newWriteTx(tx *bolt.Tx) *writeTx {
 	w := &writeTx{
 		tx: tx, versions: tx.Bucket(bucketVersions), ids: tx.Bucket(bucketIdentities),
-		versionsByTime: tx.Bucket(bucketVersionsByTime), aliases: tx.Bucket(bucketAliases),
+		versionsByHour: tx.Bucket(bucketVersionsByHour), aliases: tx.Bucket(bucketAliases),
 		bySubject: tx.Bucket(bucketBySubject), rejections: tx.Bucket(bucketRejections),
 		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
 		cache: map[string]*cachedView{}, counts: map[string]int64{},
 	}
 	// Their keys mostly arrive in order (record ids and declared times grow), so full
 	// pages are not split again: they hold twice what bbolt's default fill leaves.
-	w.versions.FillPercent, w.versionsByTime.FillPercent = appendFill, appendFill
+	w.versions.FillPercent, w.versionsByHour.FillPercent = appendFill, appendFill
 	w.rejections.FillPercent, w.rejectionsByTime.FillPercent = appendFill, appendFill
 	return w
 }
@@ -110,7 +110,8 @@ func newWriteTx(tx *bolt.Tx) *writeTx {
 type prepared struct {
 	rec              []byte
 	version, history []byte // accepted only
-	subject, timed   []byte // accepted only; subject nil without a subject id
+	subject, hour    []byte // accepted only; subject nil without a subject id
+	declared         []byte // accepted only: the declared time, versionsByHour's value
 	cells            []string
 	counts           []int64 // cells[i]'s increment
 }
@@ -128,7 +129,8 @@ func prepare(it store.Item) prepared {
 		if d.Source.SubjectID != "" {
 			p.subject = subjectKey(d)
 		}
-		p.timed = timedKey(d.DeclaredAt, p.rec)
+		p.hour = hourKey(d.DeclaredAt, p.rec)
+		p.declared = appendTime(nil, d.DeclaredAt)
 	}
 	return p
 }
@@ -241,7 +243,7 @@ func (w *writeTx) putVersion(p *prepared, ver []byte) error {
 	if p.subject != nil {
 		w.subjects = append(w.subjects, p.subject)
 	}
-	return w.versionsByTime.Put(p.timed, nil)
+	return w.versionsByHour.Put(p.hour, p.declared)
 }
 
 // absorb makes the weak identity an alias of target (an identity, not an alias). A weak id
