@@ -72,9 +72,10 @@ type writeTx struct {
 	rejections, rejectionsByTime, counters *bolt.Bucket
 	cache                                  map[string]*cachedView
 	order                                  []string
-	counts                                 map[string]int64 // store.CellKey → increment
-	subjects                               [][]byte         // bySubject keys, put by flush
-	views                                  *viewCache       // the store's, nil when it keeps none
+	counts                                 map[string]int64  // store.CellKey → increment
+	subjects                               [][]byte          // bySubject keys, put by flush
+	newAliases                             map[string]string // weak → strong QR id, put by flush
+	views                                  *viewCache        // the store's, nil when it keeps none
 }
 
 type cachedView struct {
@@ -84,6 +85,7 @@ type cachedView struct {
 	dirty   bool
 	deleted bool
 	history [][]byte // history keys of this transaction, put by flush
+	aliasOf []string // weak QR ids this transaction filed under the identity, put by flush
 }
 
 // appendFill is how full bbolt leaves the pages it splits in buckets written mostly in key
@@ -96,7 +98,7 @@ func newWriteTx(tx *bolt.Tx) *writeTx {
 		versionsByHour: tx.Bucket(bucketVersionsByHour), aliases: tx.Bucket(bucketAliases),
 		bySubject: tx.Bucket(bucketBySubject), rejections: tx.Bucket(bucketRejections),
 		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
-		cache: map[string]*cachedView{}, counts: map[string]int64{},
+		cache: map[string]*cachedView{}, counts: map[string]int64{}, newAliases: map[string]string{},
 	}
 	// Their keys mostly arrive in order (record ids and declared times grow), so full
 	// pages are not split again: they hold twice what bbolt's default fill leaves.
@@ -222,6 +224,9 @@ func (w *writeTx) resolve(qrid string) string {
 // aliasOf returns the identity qrid is an alias of, if it is one: from this transaction's
 // own aliases or the view cache when it can tell, else from the file.
 func (w *writeTx) aliasOf(qrid string) (string, bool) {
+	if target, ok := w.newAliases[qrid]; ok {
+		return target, true
+	}
 	if target, ok := w.views.pendingAlias(w.tx, qrid); ok {
 		return target, true
 	}
@@ -248,6 +253,7 @@ func (w *writeTx) putVersion(p *prepared, ver []byte) error {
 
 // absorb makes the weak identity an alias of target (an identity, not an alias). A weak id
 // that is already an alias stays where it is: the first strong identity to claim it keeps it.
+// The aliases it makes are put by flush, in key order with the identity's other entries.
 func (w *writeTx) absorb(weak, target string) error {
 	if weak == "" || weak == target {
 		return nil
@@ -255,13 +261,17 @@ func (w *writeTx) absorb(weak, target string) error {
 	if _, ok := w.aliasOf(weak); ok {
 		return nil
 	}
-	if err := putAlias(w.tx, w.views, weak, target); err != nil {
+	cv, err := w.view(weak)
+	if err != nil {
 		return err
 	}
-	if err := w.ids.Put(aliasOfKey(target, weak), nil); err != nil {
+	to, err := w.view(target)
+	if err != nil {
 		return err
 	}
-	// Aliases of the weak identity now point at target.
+	w.newAliases[weak] = target
+	to.aliasOf = append(to.aliasOf, weak)
+	// Aliases of the weak identity, stored and of this transaction, now point at target.
 	prefix := tagged(weak, tagAliasOf, 0)
 	var repoint [][]byte
 	c := w.ids.Cursor()
@@ -269,23 +279,20 @@ func (w *writeTx) absorb(weak, target string) error {
 		repoint = append(repoint, clone(k))
 	}
 	for _, k := range repoint {
-		x := k[len(prefix):]
-		if err := putAlias(w.tx, w.views, string(x), target); err != nil {
-			return err
-		}
-		if err := w.ids.Put(aliasOfKey(target, string(x)), nil); err != nil {
-			return err
-		}
 		if err := w.ids.Delete(k); err != nil {
 			return err
 		}
+		x := string(k[len(prefix):])
+		w.newAliases[x] = target
+		to.aliasOf = append(to.aliasOf, x)
 	}
+	for _, x := range cv.aliasOf {
+		w.newAliases[x] = target
+		to.aliasOf = append(to.aliasOf, x)
+	}
+	cv.aliasOf = nil
 	// The weak identity's versions, stored and of this transaction, move to target (under
 	// history keys of this build's form) and are merged into its view.
-	cv, err := w.view(weak)
-	if err != nil {
-		return err
-	}
 	type moved struct {
 		key, rec []byte
 		stored   bool
@@ -366,14 +373,25 @@ func (w *writeTx) apply(a store.Accepted, history []byte) error {
 	return nil
 }
 
-// flush writes the subject index entries, the changed views with their inconsistency index
-// entries and the history entries, and the counts. The entries and views go in key order:
-// their keys are random, and in order each put finds the pages of the one before it in the
-// CPU's caches (an identity's view and history share a page).
+// flush writes the subject index entries, the aliases, the changed views with their
+// inconsistency index entries, alias lists and history entries, and the counts. The entries
+// and views go in key order: their keys are random, and in order each put finds the pages of
+// the one before it in the CPU's caches (an identity's view, aliases and history share a
+// page).
 func (w *writeTx) flush() error {
 	slices.SortFunc(w.subjects, bytes.Compare)
 	for _, k := range w.subjects {
 		if err := w.bySubject.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	weak := make([]string, 0, len(w.newAliases))
+	for k := range w.newAliases {
+		weak = append(weak, k)
+	}
+	slices.Sort(weak)
+	for _, k := range weak {
+		if err := putAlias(w.tx, w.views, k, w.newAliases[k]); err != nil {
 			return err
 		}
 	}
@@ -382,6 +400,12 @@ func (w *writeTx) flush() error {
 		cv := w.cache[qrid]
 		if cv.dirty {
 			if err := putView(w.tx, w.views, qrid, cv.orig, cv.v, cv.deleted); err != nil {
+				return err
+			}
+		}
+		slices.Sort(cv.aliasOf)
+		for _, x := range cv.aliasOf {
+			if err := w.ids.Put(aliasOfKey(qrid, x), nil); err != nil {
 				return err
 			}
 		}

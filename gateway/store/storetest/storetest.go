@@ -73,6 +73,7 @@ func Run(t *testing.T, open Open) {
 		{"aliases", testAliases},
 		{"alias_before_weak_declaration", testAliasBeforeWeak},
 		{"alias_chain_and_first_claim", testAliasChain},
+		{"alias_chain_in_one_batch", testAliasChainInOneBatch},
 		{"unknown_qrid", testUnknown},
 		{"inconsistencies_filtered_paged", testInconsistencies},
 		{"rejections_filtered_paged", testRejections},

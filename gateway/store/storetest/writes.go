@@ -282,6 +282,45 @@ func testAliasChain(t *testing.T, e env) {
 	}
 }
 
+func testAliasChainInOneBatch(t *testing.T, e env) {
+	// testAliasChain's chain in one batch, then a declaration under the weak id and one
+	// under a new weak id that the CMND identity claims: each item sees the aliases the
+	// items before it made, and every id still resolves to the CCCD identity in one step.
+	w := decl(canonical.PlatformTokhaiyte, "t-1", day0, "v1")
+	w.Person.Document = canonical.Document{}
+	cmnd := decl(canonical.PlatformBluezone, "b-1", day0.Add(time.Hour), "v1")
+	cmnd.Person.Document = canonical.Document{Type: canonical.DocumentCMND, Number: "025123456"}
+	cccd := decl(canonical.PlatformNCOVI, "n-1", day0.Add(2*time.Hour), "v1")
+	cccd.Person.FormerCMND = "025123456"
+	late := decl(canonical.PlatformTokhaiyte, "t-2", day0.Add(3*time.Hour), "v1")
+	late.Person.Document = canonical.Document{}
+	again := decl(canonical.PlatformBluezone, "b-2", day0.Add(4*time.Hour), "v1")
+	again.Person.Document = cmnd.Person.Document
+	res := write(t, e.s,
+		weak("weak-1", w), acc("cmnd-1", cmnd, "weak-1"), acc("cccd-1", cccd, "cmnd-1", "weak-1"),
+		weak("weak-1", late), acc("cmnd-1", again, "weak-2"))
+	for i, r := range res {
+		// A store may answer the id an item was filed under then, since absorbed: the QR
+		// issued for it must lead to the merged identity.
+		if r.Outcome != store.OutcomeAccepted || view(t, e.s, r.QRID).QRID != "cccd-1" {
+			t.Errorf("item %d: %v, want accepted under an id of cccd-1", i, r)
+		}
+	}
+	for _, q := range []string{"weak-1", "weak-2", "cmnd-1", "cccd-1"} {
+		v := view(t, e.s, q)
+		if v.QRID != "cccd-1" {
+			t.Errorf("View(%s) = %s, want cccd-1", q, v.QRID)
+		}
+		if h := history(t, e.s, q); len(h) != 5 {
+			t.Errorf("History(%s) has %d versions, want 5", q, len(h))
+		}
+	}
+	// The aliases are stored: a later batch under the weak ids lands on the CCCD identity.
+	later := decl(canonical.PlatformTokhaiyte, "t-3", day0.Add(5*time.Hour), "v1")
+	later.Person.Document = canonical.Document{}
+	wantResults(t, write(t, e.s, weak("weak-2", later)), store.Result{Outcome: store.OutcomeAccepted, QRID: "cccd-1"})
+}
+
 func testMalformedItems(t *testing.T, e env) {
 	good := acc("qA", decl(canonical.PlatformNCOVI, "n-1", day0, "v1"))
 	noQRID := acc("", decl(canonical.PlatformNCOVI, "n-2", day0, "v1"))
