@@ -6,17 +6,20 @@
 // identity's view, history and aliases: QR id → view; QR id, NUL, 'h', declared time, record
 // key, its history in order; QR id, NUL, 'a', weak QR id → its aliases), versionsByHour
 // (declared hour, record key → declared time; for purge; keys.go: hourKey; builds before it
-// wrote versionsByTime, declared time and record key, which purge still reads), bySubject (platform, subject id, declared time,
-// version, record id; IdentityOf by subject, written with the version and removed when it is
-// purged; a record id needs no index of its own, as the versions bucket's keys start with the
-// platform and record id), aliases (weak → strong QR id), inconsistent (QR ids whose view has
+// wrote versionsByTime, declared time and record key, which purge still reads), aliases (weak → strong QR id), inconsistent (QR ids whose view has
 // inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime,
 // counters (store.CellKey → count), passages, access (time, sequence → access), cursors and
 // leases. Views, declaration versions and accesses have compact binary encodings (codec.go,
 // codec_version.go, codec_access.go); other values are JSON.
 //
+// IdentityOf by subject is answered from memory (subjects.go: built from the versions when
+// the file opens); builds before it kept a bySubject bucket, which Open deletes (a build of
+// then that opens the file again builds it anew). A record id needs no index, as the versions
+// bucket's keys start with the platform and record id.
+//
 // History and subject keys were longer before (keys.go: legacyHistoryKey, the record key
-// repeated as the value; find.go: legacySubjectKey): about 1,080 file bytes and 1.78 pages
+// repeated as the value; bySubject held the record key in place of the record id): about
+// 1,080 file bytes and 1.78 pages
 // written per declaration instead of 1,200 and 2.01 (BenchmarkIngest4Streams). Entries of
 // either form are read, moved (in the new form) and purged, so a file written by both builds
 // answers as one written by either. A build before the change cannot read the new entries
@@ -87,8 +90,9 @@ type Store struct {
 	now       func() time.Time
 	group     group      // concurrent WriteBatch and AppendAccess calls, committed together
 	views     *viewCache // every view, for lookups; nil with Options.NoViewCache
+	subjects  *subjectIndex
 	writeback *writeback // nil with Options.NoSync
-	// loading is the view cache's filling; closing stops it.
+	// loading is the view cache's and the subject index's filling; closing stops it.
 	loading sync.WaitGroup
 	closing chan struct{}
 	// purgeChunk is the most versions (and rejections) one purge transaction deletes.
@@ -112,13 +116,13 @@ var (
 	bucketAccess              = []byte("access")
 	bucketCursors             = []byte("cursors")
 	bucketLeases              = []byte("leases")
-	bucketBySubject           = []byte("bySubject")
+	bucketBySubject           = []byte("bySubject") // written by builds before subjectIndex
 )
 
 var allBuckets = [][]byte{
 	bucketVersions, bucketIdentities, bucketVersionsByTime, bucketAliases,
 	bucketInconsistent, bucketInconsistentByField, bucketRejections, bucketRejectionsByTime, bucketCounters,
-	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketBySubject, bucketVersionsByHour,
+	bucketPassages, bucketAccess, bucketCursors, bucketLeases, bucketVersionsByHour,
 }
 
 // Open opens (creating if needed) the store in the file at path.
@@ -161,15 +165,16 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, errs.Errorf(errs.Other, op, "move %s to layout 2: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		// A file written before the bySubject index existed gets it built from its versions.
-		backfill := tx.Bucket(bucketVersions) != nil && tx.Bucket(bucketBySubject) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		if backfill {
-			return indexSubjects(tx)
+		// The subject index is in memory now (subjectIndex). A build before it that opens
+		// the file again builds its bySubject bucket from the versions, as it did for a file
+		// written before the bucket existed.
+		if tx.Bucket(bucketBySubject) != nil {
+			return tx.DeleteBucket(bucketBySubject)
 		}
 		return nil
 	})
@@ -188,6 +193,14 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, errs.Errorf(errs.Other, op, "open %s: %w", path, err)
 		}
 	}
+	// Built in the background (seconds for a million identities); IdentityOf by subject
+	// and Purge wait for it.
+	s.subjects = newSubjectIndex()
+	s.loading.Add(1)
+	go func() {
+		defer s.loading.Done()
+		s.subjects.load(db, s.closing)
+	}()
 	if !opts.NoViewCache {
 		// Filled in the background (seconds for a million identities): until then a view
 		// the cache does not hold yet is read from the file.

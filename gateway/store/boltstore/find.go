@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,7 +25,7 @@ func sourcePrefix(p canonical.Platform, id string) []byte {
 // subjectKey orders a subject's declarations by declared time, then version and record id:
 // the platform and subject id (length-prefixed), the declared time, the version and the
 // record id (both length-prefixed), which make it unique and give its record key
-// (subjectRecord).
+// (subjectRecord). The subject index keeps the greatest of each subject's (subjects.go).
 func subjectKey(d *canonical.Declaration) []byte {
 	src := &d.Source
 	b := sourcePrefix(src.Platform, src.SubjectID)
@@ -35,20 +36,8 @@ func subjectKey(d *canonical.Declaration) []byte {
 	return append(b, src.RecordID...)
 }
 
-// legacySubjectKey is the subject key of builds before subjectKey: the record key in place
-// of the record id.
-func legacySubjectKey(d *canonical.Declaration, rec []byte) []byte {
-	b := sourcePrefix(d.Source.Platform, d.Source.SubjectID)
-	b = appendTime(b, d.DeclaredAt)
-	b = binary.AppendUvarint(b, uint64(len(d.Source.Version)))
-	b = append(b, d.Source.Version...)
-	return append(b, rec...)
-}
-
-// subjectRecord returns the record key of the platform's declaration whose subject key
-// (either form) ends with rest, the part after the subject prefix; nil when rest is neither.
-// A record id that is all of what follows the version is this build's form; the record key
-// of a legacy key cannot be that, as it holds three length-prefixed strings.
+// subjectRecord returns the record key of the platform's declaration whose subject key ends
+// with rest, the part after the subject prefix; nil when rest is not the end of one.
 func subjectRecord(p canonical.Platform, rest []byte) []byte {
 	if len(rest) <= timeKeyLen {
 		return nil
@@ -62,14 +51,11 @@ func subjectRecord(p canonical.Platform, rest []byte) []byte {
 	if m, w := binary.Uvarint(tail); w > 0 && uint64(len(tail)-w) == m {
 		return recordKey(store.RecordKey{Platform: p, RecordID: string(tail[w:]), Version: string(version)})
 	}
-	if len(tail) == 0 {
-		return nil
-	}
-	return tail
+	return nil
 }
 
 // IdentityOf finds the identity a record or subject is filed under: a record by its stored
-// versions (the newest version's identity), a subject by the bySubject index (the identity of
+// versions (the newest version's identity), a subject by the subject index (the identity of
 // its last declaration in declared-time order). Versions keep the identity they belong to now
 // (absorb rewrites them), and the answer is resolved through aliases once more.
 func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, error) {
@@ -77,10 +63,21 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 	if (ref.RecordID == "") == (ref.SubjectID == "") {
 		return "", errs.Errorf(errs.Invalid, op, "exactly one of record id and subject id is required")
 	}
+	var subjectRec []byte
+	if ref.SubjectID != "" {
+		if err := s.subjectsReady(ctx, op); err != nil {
+			return "", err
+		}
+		// Noted when its transaction committed: a read transaction begun after this sees it
+		// (or, purged since, not at all).
+		if rest, ok := s.subjects.last(sourcePrefix(ref.Platform, ref.SubjectID)); ok {
+			subjectRec = subjectRecord(ref.Platform, rest)
+		}
+	}
 	var qrid string
 	err := s.read(ctx, op, func(tx *bolt.Tx) error {
 		versions := tx.Bucket(bucketVersions)
-		var rec []byte
+		rec := subjectRec
 		if ref.RecordID != "" {
 			prefix := sourcePrefix(ref.Platform, ref.RecordID)
 			best := ""
@@ -95,25 +92,16 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 					best, rec = v, clone(k)
 				}
 			}
-		} else {
-			prefix := sourcePrefix(ref.Platform, ref.SubjectID)
-			c := tx.Bucket(bucketBySubject).Cursor()
-			// The next key after the subject's own keys sorts after prefix+0xff...; step back.
-			k, _ := c.Seek(append(clone(prefix), 0xff))
-			if k == nil {
-				k, _ = c.Last()
-			} else {
-				k, _ = c.Prev()
-			}
-			if k != nil && hasPrefix(k, prefix) {
-				rec = subjectRecord(ref.Platform, k[len(prefix):])
-			}
 		}
-		if rec == nil {
+		var val []byte
+		if rec != nil {
+			val = versions.Get(rec)
+		}
+		if val == nil {
 			return errs.Errorf(errs.NotFound, op, "no declaration of %s with this id", ref.Platform)
 		}
 		var v version
-		if err := decodeVersion(versions.Get(rec), &v); err != nil {
+		if err := decodeVersion(val, &v); err != nil {
 			return err
 		}
 		qrid = v.QRID
@@ -125,18 +113,18 @@ func (s *Store) IdentityOf(ctx context.Context, ref store.SourceRef) (string, er
 	return qrid, err
 }
 
-// indexSubjects builds the bySubject index from every stored version (once, when a file
-// written before the index is opened).
-func indexSubjects(tx *bolt.Tx) error {
-	bySubject := tx.Bucket(bucketBySubject)
-	return tx.Bucket(bucketVersions).ForEach(func(rec, val []byte) error {
-		var v version
-		if err := decodeVersion(val, &v); err != nil {
-			return err
-		}
-		if v.Declaration.Source.SubjectID == "" {
-			return nil
-		}
-		return bySubject.Put(subjectKey(&v.Declaration), nil)
-	})
+// subjectsReady waits until the subject index has read the file, or ctx ends.
+func (s *Store) subjectsReady(ctx context.Context, op string) error {
+	select {
+	case <-s.subjects.ready:
+	case <-ctx.Done():
+		return errs.E(errs.Transient, op, ctx.Err())
+	}
+	switch err := s.subjects.err; {
+	case errors.Is(err, errStopped):
+		return errs.E(errs.Transient, op, err)
+	case err != nil:
+		return errs.Errorf(errs.Other, op, "subject index: %w", err)
+	}
+	return nil
 }

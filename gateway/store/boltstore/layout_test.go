@@ -259,7 +259,7 @@ func TestLayout2FileOfEarlierKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = old.db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketVersions, bucketVersionsByTime, bucketVersionsByHour, bucketBySubject, bucketIdentities, bucketInconsistent, bucketInconsistentByField} {
+		for _, b := range [][]byte{bucketVersions, bucketVersionsByTime, bucketVersionsByHour, bucketIdentities, bucketInconsistent, bucketInconsistentByField} {
 			c := tx.Bucket(b).Cursor()
 			for k, _ := c.First(); k != nil; k, _ = c.Next() {
 				if i := bytes.IndexByte(k, 0); string(b) == string(bucketIdentities) && i >= 0 && i+1 < len(k) && k[i+1] == tagAliasOf {

@@ -19,6 +19,11 @@ const defaultPurgeChunk = 5000
 // atomic (a view always agrees with the versions stored); a purge interrupted by an error or
 // ctx leaves the rest for the next call.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
+	// The subject index is built from a snapshot of the versions: a purge must not drop
+	// entries that the scan would then bring back.
+	if err := s.subjectsReady(ctx, "boltstore.Purge"); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		n, more, err := s.purgeOnce(ctx, cutoff)
@@ -39,6 +44,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 		ids := tx.Bucket(bucketIdentities)
 		affected := map[string]bool{}
 		var order []string
+		var subjects [][]byte
 
 		old := versionsBefore(tx, cutoff, s.purgeChunk)
 		for _, o := range old {
@@ -56,11 +62,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 				}
 			}
 			if d.Source.SubjectID != "" {
-				for _, k := range [][]byte{subjectKey(&d), legacySubjectKey(&d, rec)} {
-					if err := tx.Bucket(bucketBySubject).Delete(k); err != nil {
-						return err
-					}
-				}
+				subjects = append(subjects, subjectKey(&d))
 			}
 			if err := versions.Delete(rec); err != nil {
 				return err
@@ -92,6 +94,7 @@ func (s *Store) purgeOnce(ctx context.Context, cutoff time.Time) (int, bool, err
 				return err
 			}
 		}
+		s.subjects.onCommit(tx, subjects, s.subjects.drop)
 		return nil
 	})
 	if err != nil {

@@ -47,7 +47,7 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 	fn := func(tx *bolt.Tx) error {
 		// fn runs again (alone) when a coalesced batch fails: start afresh.
 		w := newWriteTx(tx)
-		w.views = s.views
+		w.views, w.index = s.views, s.subjects
 		results = make([]store.Result, len(items))
 		for i, it := range items {
 			r, err := w.item(it, &preps[i])
@@ -68,12 +68,13 @@ func (s *Store) WriteBatch(ctx context.Context, items []store.Item) ([]store.Res
 type writeTx struct {
 	tx                                     *bolt.Tx
 	versions, ids, versionsByHour          *bolt.Bucket
-	aliases, bySubject                     *bolt.Bucket
+	aliases                                *bolt.Bucket
 	rejections, rejectionsByTime, counters *bolt.Bucket
 	cache                                  map[string]*cachedView
 	order                                  []string
 	counts                                 map[string]int64  // store.CellKey → increment
-	subjects                               [][]byte          // bySubject keys, put by flush
+	subjects                               [][]byte          // subject keys, noted in the index on commit
+	index                                  *subjectIndex     // the store's
 	newAliases                             map[string]string // weak → strong QR id, put by flush
 	views                                  *viewCache        // the store's, nil when it keeps none
 }
@@ -96,7 +97,7 @@ func newWriteTx(tx *bolt.Tx) *writeTx {
 	w := &writeTx{
 		tx: tx, versions: tx.Bucket(bucketVersions), ids: tx.Bucket(bucketIdentities),
 		versionsByHour: tx.Bucket(bucketVersionsByHour), aliases: tx.Bucket(bucketAliases),
-		bySubject: tx.Bucket(bucketBySubject), rejections: tx.Bucket(bucketRejections),
+		rejections:       tx.Bucket(bucketRejections),
 		rejectionsByTime: tx.Bucket(bucketRejectionsByTime), counters: tx.Bucket(bucketCounters),
 		cache: map[string]*cachedView{}, counts: map[string]int64{}, newAliases: map[string]string{},
 	}
@@ -373,18 +374,14 @@ func (w *writeTx) apply(a store.Accepted, history []byte) error {
 	return nil
 }
 
-// flush writes the subject index entries, the aliases, the changed views with their
-// inconsistency index entries, alias lists and history entries, and the counts. The entries
+// flush writes the aliases, the changed views with their inconsistency index entries, alias
+// lists and history entries, and the counts, and has the subject index note the
+// declarations' subjects when the transaction commits. The entries
 // and views go in key order: their keys are random, and in order each put finds the pages of
 // the one before it in the CPU's caches (an identity's view, aliases and history share a
 // page).
 func (w *writeTx) flush() error {
-	slices.SortFunc(w.subjects, bytes.Compare)
-	for _, k := range w.subjects {
-		if err := w.bySubject.Put(k, nil); err != nil {
-			return err
-		}
-	}
+	w.index.onCommit(w.tx, w.subjects, w.index.note)
 	weak := make([]string, 0, len(w.newAliases))
 	for k := range w.newAliases {
 		weak = append(weak, k)
