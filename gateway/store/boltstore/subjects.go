@@ -33,14 +33,20 @@ const subjectShards = 64
 
 // subjectShard indexes its entries by a hash of the subject in a map without pointers, as
 // viewShard does, so that the garbage collector never walks a million entries; the entries
-// (subject, then rest, each length-prefixed) are appended to data. Subjects whose hash another
-// subject of the shard has already are kept in clash, by name.
+// (subject, then rest, each length-prefixed) are in data: a new entry of the same size as the
+// one it replaces is written over it, another is appended, and data is compacted when the
+// bytes of replaced entries outgrow the live ones. Subjects whose hash another subject of the
+// shard has already are kept in clash, by name.
 type subjectShard struct {
-	mu    sync.RWMutex
-	m     map[uint64]uint32 // hash of the subject → offset of its entry in data
-	clash map[string]string
-	data  []byte
+	mu         sync.RWMutex
+	m          map[uint64]uint32 // hash of the subject → offset of its entry in data
+	clash      map[string]string
+	data       []byte
+	live, dead int // bytes of data in entries m points to, and in entries replaced since
 }
+
+// subjectCompactMin is the fewest replaced bytes a shard compacts.
+const subjectCompactMin = 1 << 20
 
 func newSubjectIndex() *subjectIndex {
 	x := &subjectIndex{seed: maphash.MakeSeed(), ready: make(chan struct{})}
@@ -55,19 +61,38 @@ func (x *subjectIndex) shard(subject []byte) (*subjectShard, uint64) {
 	return &x.shards[h%subjectShards], h
 }
 
-// entry returns the subject and rest stored at off.
-func (sh *subjectShard) entry(off uint32) (subject, rest []byte) {
+// entry returns the subject and rest stored at off, and the entry's size.
+func (sh *subjectShard) entry(off uint32) (subject, rest []byte, size int) {
 	b := sh.data[off:]
 	n, w := binary.Uvarint(b)
 	subject, b = b[w:w+int(n)], b[w+int(n):]
+	size = w + int(n)
 	n, w = binary.Uvarint(b)
-	return subject, b[w : w+int(n)]
+	return subject, b[w : w+int(n)], size + w + int(n)
+}
+
+func appendSubjectEntry(b, subject, rest []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(subject)))
+	b = append(b, subject...)
+	b = binary.AppendUvarint(b, uint64(len(rest)))
+	return append(b, rest...)
+}
+
+// compact copies the live entries into a new data.
+func (sh *subjectShard) compact() {
+	data := make([]byte, 0, sh.live)
+	for h, off := range sh.m {
+		subject, rest, _ := sh.entry(off)
+		sh.m[h] = uint32(len(data))
+		data = appendSubjectEntry(data, subject, rest)
+	}
+	sh.data, sh.dead = data, 0
 }
 
 // find returns the rest of subject's entry, if any, with the shard locked by the caller.
 func (sh *subjectShard) find(h uint64, subject []byte) ([]byte, bool) {
 	if off, ok := sh.m[h]; ok {
-		if s, rest := sh.entry(off); bytes.Equal(s, subject) {
+		if s, rest, _ := sh.entry(off); bytes.Equal(s, subject) {
 			return rest, true
 		}
 	}
@@ -75,12 +100,14 @@ func (sh *subjectShard) find(h uint64, subject []byte) ([]byte, bool) {
 	return []byte(rest), ok
 }
 
-// set stores rest as subject's entry (nil rest: removes it), with the shard locked. A
-// replaced entry's bytes stay in data: a subject's entries are few (one per newer declaration).
+// set stores rest as subject's entry (nil rest: removes it), with the shard locked.
 func (sh *subjectShard) set(h uint64, subject, rest []byte) {
 	off, ok := sh.m[h]
+	old := 0
 	if ok {
-		if s, _ := sh.entry(off); !bytes.Equal(s, subject) {
+		s, _, size := sh.entry(off)
+		old = size
+		if !bytes.Equal(s, subject) {
 			if rest == nil {
 				delete(sh.clash, string(subject))
 			} else {
@@ -93,15 +120,22 @@ func (sh *subjectShard) set(h uint64, subject, rest []byte) {
 		}
 	}
 	delete(sh.clash, string(subject))
-	if rest == nil {
+	entry := appendSubjectEntry(nil, subject, rest)
+	switch {
+	case rest == nil:
 		delete(sh.m, h)
+		sh.live, sh.dead = sh.live-old, sh.dead+old
+	case ok && len(entry) == old:
+		copy(sh.data[off:], entry)
 		return
+	default:
+		sh.m[h] = uint32(len(sh.data))
+		sh.data = append(sh.data, entry...)
+		sh.live, sh.dead = sh.live-old+len(entry), sh.dead+old
 	}
-	sh.m[h] = uint32(len(sh.data))
-	sh.data = binary.AppendUvarint(sh.data, uint64(len(subject)))
-	sh.data = append(sh.data, subject...)
-	sh.data = binary.AppendUvarint(sh.data, uint64(len(rest)))
-	sh.data = append(sh.data, rest...)
+	if sh.dead > sh.live && sh.dead >= subjectCompactMin {
+		sh.compact()
+	}
 }
 
 // note records a declaration of subject whose subject key ends with rest: it becomes the

@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,5 +95,28 @@ func TestIdentityOfSubjectWaitsForTheIndex(t *testing.T) {
 	go s.subjects.load(s.db, s.closing)
 	if got, err := s.IdentityOf(context.Background(), store.SourceRef{Platform: canonical.PlatformNCOVI, SubjectID: "acct"}); err != nil || got != "qA" {
 		t.Errorf("IdentityOf by subject once the index has read the file = %q, %v; want qA", got, err)
+	}
+}
+
+// TestSubjectShardReusesReplacedBytes: entries replaced hundreds of thousands of times, by
+// entries of the same size and of other sizes, leave the shard's data about as large as its
+// live entries and a compaction's threshold, with every entry still right.
+func TestSubjectShardReusesReplacedBytes(t *testing.T) {
+	sh := &subjectShard{m: map[uint64]uint32{}}
+	var a, b []byte
+	for i := range 300_000 {
+		a = fmt.Appendf(a[:0], "%0*d", 1+i%7, i%10)     // 1 to 7 bytes: mostly a new size
+		b = fmt.Appendf(b[:0], "declared-%06d", i%1000) // always 15 bytes
+		sh.set(1, []byte("subject-a"), a)
+		sh.set(2, []byte("subject-b"), b)
+	}
+	if got, ok := sh.find(1, []byte("subject-a")); !ok || string(got) != string(a) {
+		t.Errorf("subject-a = %q, %v; want %q", got, ok, a)
+	}
+	if got, ok := sh.find(2, []byte("subject-b")); !ok || string(got) != string(b) {
+		t.Errorf("subject-b = %q, %v; want %q", got, ok, b)
+	}
+	if len(sh.data) > subjectCompactMin+sh.live+64 {
+		t.Errorf("data holds %d bytes for %d live ones", len(sh.data), sh.live)
 	}
 }
