@@ -6,10 +6,11 @@
 // identity's view, history and aliases: QR id → view; QR id, NUL, 'h', declared time, record
 // key, its history in order; QR id, NUL, 'a', weak QR id → its aliases), versionsByHour
 // (declared hour, record key → declared time; for purge; keys.go: hourKey; builds before it
-// wrote versionsByTime, declared time and record key, which purge still reads), aliases (weak → strong QR id), inconsistent (QR ids whose view has
-// inconsistencies) and inconsistentByField (field, QR id), rejections and rejectionsByTime,
-// counters (store.CellKey → count), passages, access (time, sequence → access), cursors and
-// leases. Views, declaration versions and accesses have compact binary encodings (codec.go,
+// wrote versionsByTime, declared time and record key, which purge still reads), aliases
+// (weak → strong QR id), inconsistent (QR ids whose view has inconsistencies) and
+// inconsistentByField (field, QR id), rejections and rejectionsByTime, counters
+// (store.CellKey → count), passages, access (time, sequence → access), cursors and leases.
+// Views, declaration versions and accesses have compact binary encodings (codec.go,
 // codec_version.go, codec_access.go); other values are JSON.
 //
 // IdentityOf by subject is answered from memory (subjects.go: built from the versions when

@@ -14,9 +14,10 @@ import (
 // declared-time order, which names the record whose version gives the identity. It lives in
 // memory only, built from the versions bucket when the store opens: as a bucket it cost each
 // declaration a put on a random page inside the single writer's transaction, and at a million
-// identities the preload ran at 17,217 declarations/s with it and 22,002/s without it (load
-// harness, embedded only). It costs memory (about 80 bytes a subject) and a scan of the
-// versions when the store opens; IdentityOf by subject and Purge wait for that scan.
+// identities the preload ran at 17,217 declarations/s with the bucket and 21,054/s with this
+// index (load harness, embedded only). It costs memory (22 MB for 200,000 identities,
+// BenchmarkOpenLarge) and a scan of the versions when the store opens (1.3 s for those);
+// IdentityOf by subject and Purge wait for that scan.
 //
 // Writes only raise an entry (note keeps the greater key) and are applied when their
 // transaction commits, so a scan of an earlier snapshot racing with them ends in the same

@@ -376,10 +376,9 @@ func (w *writeTx) apply(a store.Accepted, history []byte) error {
 
 // flush writes the aliases, the changed views with their inconsistency index entries, alias
 // lists and history entries, and the counts, and has the subject index note the
-// declarations' subjects when the transaction commits. The entries
-// and views go in key order: their keys are random, and in order each put finds the pages of
-// the one before it in the CPU's caches (an identity's view, aliases and history share a
-// page).
+// declarations' subjects when the transaction commits. The entries and views go in key
+// order: their keys are random, and in order each put finds the pages of the one before it
+// in the CPU's caches (an identity's view, aliases and history share a page).
 func (w *writeTx) flush() error {
 	w.index.onCommit(w.tx, w.subjects, w.index.note)
 	weak := make([]string, 0, len(w.newAliases))
