@@ -100,15 +100,8 @@ func putAlias(tx *bolt.Tx, c *viewCache, qrid, target string) error {
 
 // loadAliases fills the cache with every alias in tx's snapshot, until stop is closed.
 func (c *viewCache) loadAliases(tx *bolt.Tx, stop <-chan struct{}) error {
-	txid, n := tx.ID(), 0
-	return tx.Bucket(bucketAliases).ForEach(func(k, v []byte) error {
-		if n++; n%4096 == 0 {
-			select {
-			case <-stop:
-				return errStopped
-			default:
-			}
-		}
+	txid := tx.ID()
+	return forEachUntil(tx.Bucket(bucketAliases), stop, func(k, v []byte) error {
 		c.setAlias(string(k), string(v), txid)
 		return nil
 	})

@@ -198,15 +198,7 @@ func (x *subjectIndex) onCommit(tx *bolt.Tx, keys [][]byte, apply func(subject, 
 func (x *subjectIndex) load(db *bolt.DB, stop <-chan struct{}) {
 	defer close(x.ready)
 	x.err = db.View(func(tx *bolt.Tx) error {
-		n := 0
-		return tx.Bucket(bucketVersions).ForEach(func(_, val []byte) error {
-			if n++; n%4096 == 0 {
-				select {
-				case <-stop:
-					return errStopped
-				default:
-				}
-			}
+		return forEachUntil(tx.Bucket(bucketVersions), stop, func(_, val []byte) error {
 			var v version
 			if err := decodeVersion(val, &v); err != nil {
 				return err

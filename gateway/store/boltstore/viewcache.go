@@ -239,6 +239,22 @@ func (c *viewCache) pendingOf(tx *bolt.Tx) {
 // errStopped ends a load when the store closes.
 var errStopped = errors.New("the store is closing")
 
+// forEachUntil calls fn for each key and value of b, as b.ForEach does, and ends with
+// errStopped once stop is closed (looked at every 4,096 entries).
+func forEachUntil(b *bolt.Bucket, stop <-chan struct{}, fn func(k, v []byte) error) error {
+	n := 0
+	return b.ForEach(func(k, v []byte) error {
+		if n++; n%4096 == 0 {
+			select {
+			case <-stop:
+				return errStopped
+			default:
+			}
+		}
+		return fn(k, v)
+	})
+}
+
 // load fills the cache with every view and alias stored in the file, until stop is closed,
 // and then marks it complete. Writes may commit meanwhile: an entry they set is from a later
 // transaction than load's, so load never replaces it (set), and a view they change after load
@@ -247,15 +263,7 @@ var errStopped = errors.New("the store is closing")
 func (c *viewCache) load(db *bolt.DB, stop <-chan struct{}) error {
 	err := db.View(func(tx *bolt.Tx) error {
 		txid := tx.ID()
-		n := 0
-		err := tx.Bucket(bucketIdentities).ForEach(func(k, v []byte) error {
-			if n++; n%4096 == 0 {
-				select {
-				case <-stop:
-					return errStopped
-				default:
-				}
-			}
+		err := forEachUntil(tx.Bucket(bucketIdentities), stop, func(k, v []byte) error {
 			if q := string(k); isQRIDKey(q) {
 				c.set(q, v, txid)
 			}
