@@ -159,10 +159,10 @@ func (r *report) markdown() string {
 	p("| store | identities | gateway RSS at end | Redis used_memory growth | Redis bytes per identity | Redis bytes per declaration |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.stores {
 		if s.kind == "redis" {
-			p("| %s | %d (%d) | %.1f MiB | %.1f MiB | %.0f | %.0f |\n", s.kind, r.identities, len(s.ingest.QRIDs), float64(s.rssKiB)/1024,
+			p("| %s | %d (%d) | %.1f MiB | %.1f MiB | %.0f | %.0f |\n", s.kind, r.identities, s.answered, float64(s.rssKiB)/1024,
 				float64(s.redisBytes)/(1<<20), perUnit(s.redisBytes, r.identities), perUnit(s.redisBytes, s.ingest.Accepted))
 		} else {
-			p("| %s | %d (%d) | %.1f MiB | n/a | n/a | n/a |\n", s.kind, r.identities, len(s.ingest.QRIDs), float64(s.rssKiB)/1024)
+			p("| %s | %d (%d) | %.1f MiB | n/a | n/a | n/a |\n", s.kind, r.identities, s.answered, float64(s.rssKiB)/1024)
 		}
 	}
 
