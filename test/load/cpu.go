@@ -45,13 +45,68 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// cpuShare is the CPU time the processes of one closed-loop run used during it.
+// procSwitches is how many times the threads of pid have left their core, of their own
+// accord (to wait) or not: the sum over /proc/PID/task/*/status, since a process's own status
+// counts only its first thread.
+func procSwitches(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			name, v, ok := strings.Cut(line, ":")
+			if !ok || (name != "voluntary_ctxt_switches" && name != "nonvoluntary_ctxt_switches") {
+				continue
+			}
+			c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/%d/task/%s/status: %w", pid, t.Name(), err)
+			}
+			n += c
+		}
+	}
+	return n, nil
+}
+
+// selfSwitches is how many times this process's threads, ended ones included, have left
+// their core.
+func selfSwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Nvcsw + ru.Nivcsw
+}
+
+// cpuShare is the CPU time the processes of one closed-loop run used during it, and how many
+// context switches they made: on these virtual machines a switch is dear, and waiting on
+// another process (a gateway on Redis) makes more of them.
 type cpuShare struct {
 	Client, Server, Redis time.Duration // Redis: 0 when no redis-server serves the run
+
+	ClientSwitches, ServerSwitches, RedisSwitches int64
 }
 
 func (c cpuShare) plus(d cpuShare) cpuShare {
-	return cpuShare{Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis}
+	return cpuShare{
+		Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis,
+		ClientSwitches: c.ClientSwitches + d.ClientSwitches, ServerSwitches: c.ServerSwitches + d.ServerSwitches,
+		RedisSwitches: c.RedisSwitches + d.RedisSwitches,
+	}
+}
+
+func (c cpuShare) minus(d cpuShare) cpuShare {
+	return cpuShare{
+		Client: c.Client - d.Client, Server: c.Server - d.Server, Redis: c.Redis - d.Redis,
+		ClientSwitches: c.ClientSwitches - d.ClientSwitches, ServerSwitches: c.ServerSwitches - d.ServerSwitches,
+		RedisSwitches: c.RedisSwitches - d.RedisSwitches,
+	}
 }
 
 // perRequest is d divided among n requests, in microseconds.
@@ -62,16 +117,22 @@ func perRequest(d time.Duration, n int) float64 {
 	return float64(d.Microseconds()) / float64(n)
 }
 
-// measureCPU runs fn and returns the CPU time this process, server and (when redisPID is not
-// 0) the redis-server used meanwhile: where the machine's cores went.
+// measureCPU runs fn and returns the CPU time and context switches of this process, server
+// and (when redisPID is not 0) the redis-server meanwhile: where the machine's cores went.
 func measureCPU(server, redisPID int, fn func()) (cpuShare, error) {
 	read := func() (c cpuShare, err error) {
-		c.Client = selfCPU()
+		c.Client, c.ClientSwitches = selfCPU(), selfSwitches()
 		if c.Server, err = procCPU(server); err != nil {
 			return c, err
 		}
+		if c.ServerSwitches, err = procSwitches(server); err != nil {
+			return c, err
+		}
 		if redisPID != 0 {
-			c.Redis, err = procCPU(redisPID)
+			if c.Redis, err = procCPU(redisPID); err != nil {
+				return c, err
+			}
+			c.RedisSwitches, err = procSwitches(redisPID)
 		}
 		return c, err
 	}
@@ -84,5 +145,5 @@ func measureCPU(server, redisPID int, fn func()) (cpuShare, error) {
 	if err != nil {
 		return cpuShare{}, err
 	}
-	return cpuShare{Client: after.Client - before.Client, Server: after.Server - before.Server, Redis: after.Redis - before.Redis}, nil
+	return after.minus(before), nil
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,7 +37,44 @@ func TestLatenciesPlusIsOneRun(t *testing.T) {
 	if all.P50 != 2*time.Millisecond || all.P99 != 9*time.Millisecond {
 		t.Errorf("p50 %v, p99 %v; want 2ms and 9ms (the 10th and 20th of 20)", all.P50, all.P99)
 	}
-	if c := (cpuShare{Client: 1, Server: 2}).plus(cpuShare{Client: 3, Server: 4, Redis: 5}); c != (cpuShare{4, 6, 5}) {
-		t.Errorf("cpu sum %+v", c)
+	a := cpuShare{Client: 1, Server: 2, ClientSwitches: 10, ServerSwitches: 20}
+	b := cpuShare{Client: 3, Server: 4, Redis: 5, ClientSwitches: 30, ServerSwitches: 40, RedisSwitches: 50}
+	want := cpuShare{Client: 4, Server: 6, Redis: 5, ClientSwitches: 40, ServerSwitches: 60, RedisSwitches: 50}
+	if c := a.plus(b); c != want {
+		t.Errorf("cpu sum %+v, want %+v", c, want)
+	}
+	if c := want.minus(a); c != b {
+		t.Errorf("cpu difference %+v, want %+v", c, b)
+	}
+}
+
+// The switches of another process are those of all its threads: this process (the test) runs
+// several, among them the Go runtime's monitor, which sleeps and wakes every few microseconds
+// to milliseconds, so the count is more than its first thread alone reports.
+func TestProcSwitchesCountsEveryThread(t *testing.T) {
+	pid := os.Getpid()
+	all, err := procSwitches(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(name, "ctxt_switches") {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first += n
+		}
+	}
+	if all <= first {
+		t.Errorf("procSwitches %d, first thread alone %d", all, first)
+	}
+	if _, err := procSwitches(-1); err == nil {
+		t.Error("procSwitches of no process: no error")
 	}
 }

@@ -92,6 +92,28 @@ func (r *report) markdown() string {
 		cpuRow("CPU: echo, "+s.kind+" run", s.echo, s.echoCPU)
 		cpuRow("CPU: lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
 	}
+	p("\nContext switches per request (voluntary and not, every thread, from /proc and getrusage): a process\n")
+	p("that waits on another parks threads and wakes them again, and on a virtual machine each switch costs\n")
+	p("CPU the profiles of Go programs do not show.\n\n")
+	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range r.stores {
+		switchRow := func(name string, l latencies, c cpuShare) {
+			per := func(n int64) float64 {
+				if l.Requests == 0 {
+					return 0
+				}
+				return float64(n) / float64(l.Requests)
+			}
+			redis := "n/a"
+			if c.Redis > 0 {
+				redis = fmt.Sprintf("%.2f", per(c.RedisSwitches))
+			}
+			p("| %s | %.2f | %.2f | %s | %.2f |\n", name, per(c.ClientSwitches), per(c.ServerSwitches), redis,
+				per(c.ClientSwitches+c.ServerSwitches+c.RedisSwitches))
+		}
+		switchRow("switches: echo, "+s.kind+" run", s.echo, s.echoCPU)
+		switchRow("switches: lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
+	}
 	for _, s := range r.stores {
 		if s.lookup.FirstError != nil {
 			p("\nFirst lookup error (%s): %v\n", s.kind, s.lookup.FirstError)
