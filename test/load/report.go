@@ -79,41 +79,15 @@ func (r *report) markdown() string {
 	p("\nWhere the two cores went (CPU time per request, µs, from /proc and getrusage). The three processes\n")
 	p("share the machine's cores, so the ratio of requests/s follows the ratio of the totals; the harness's\n")
 	p("own share is higher for lookups (longer requests and answers, fewer requests a system call).\n\n")
-	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
-	for _, s := range r.stores {
-		cpuRow := func(name string, l latencies, c cpuShare) {
-			redis := "n/a"
-			if c.Redis > 0 {
-				redis = fmt.Sprintf("%.1f", perRequest(c.Redis, l.Requests))
-			}
-			p("| %s | %.1f | %.1f | %s | %.1f |\n", name, perRequest(c.Client, l.Requests), perRequest(c.Server, l.Requests), redis,
-				perRequest(c.Client+c.Server+c.Redis, l.Requests))
-		}
-		cpuRow("CPU: echo, "+s.kind+" run", s.echo, s.echoCPU)
-		cpuRow("CPU: lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
-	}
+	r.perProcess(p, "CPU", "%.1f", func(c cpuShare) [3]float64 {
+		return [3]float64{float64(c.Client.Microseconds()), float64(c.Server.Microseconds()), float64(c.Redis.Microseconds())}
+	})
 	p("\nContext switches per request (voluntary and not, every thread, from /proc and getrusage): a process\n")
 	p("that waits on another parks threads and wakes them again, and on a virtual machine each switch costs\n")
 	p("CPU the profiles of Go programs do not show.\n\n")
-	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
-	for _, s := range r.stores {
-		switchRow := func(name string, l latencies, c cpuShare) {
-			per := func(n int64) float64 {
-				if l.Requests == 0 {
-					return 0
-				}
-				return float64(n) / float64(l.Requests)
-			}
-			redis := "n/a"
-			if c.Redis > 0 {
-				redis = fmt.Sprintf("%.2f", per(c.RedisSwitches))
-			}
-			p("| %s | %.2f | %.2f | %s | %.2f |\n", name, per(c.ClientSwitches), per(c.ServerSwitches), redis,
-				per(c.ClientSwitches+c.ServerSwitches+c.RedisSwitches))
-		}
-		switchRow("switches: echo, "+s.kind+" run", s.echo, s.echoCPU)
-		switchRow("switches: lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
-	}
+	r.perProcess(p, "switches", "%.2f", func(c cpuShare) [3]float64 {
+		return [3]float64{float64(c.ClientSwitches), float64(c.ServerSwitches), float64(c.RedisSwitches)}
+	})
 	for _, s := range r.stores {
 		if s.lookup.FirstError != nil {
 			p("\nFirst lookup error (%s): %v\n", s.kind, s.lookup.FirstError)
@@ -291,6 +265,33 @@ func memTotal() string {
 		}
 	}
 	return "unknown"
+}
+
+// perProcess prints a table of what the harness, the server and redis-server spent per request
+// in each store's echo and lookup runs, amounts giving a run's totals in that order; redis-server
+// is n/a where none served the run.
+func (r *report) perProcess(p func(string, ...any), what, format string, amounts func(cpuShare) [3]float64) {
+	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
+	row := func(name string, l latencies, c cpuShare) {
+		a := amounts(c)
+		per := func(v float64) string {
+			if l.Requests == 0 {
+				v = 0
+			} else {
+				v /= float64(l.Requests)
+			}
+			return fmt.Sprintf(format, v)
+		}
+		redis := "n/a"
+		if c.Redis > 0 {
+			redis = per(a[2])
+		}
+		p("| %s: %s | %s | %s | %s | %s |\n", what, name, per(a[0]), per(a[1]), redis, per(a[0]+a[1]+a[2]))
+	}
+	for _, s := range r.stores {
+		row("echo, "+s.kind+" run", s.echo, s.echoCPU)
+		row("lookup, "+s.kind+" store", s.lookup, s.lookupCPU)
+	}
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.
