@@ -93,6 +93,7 @@ type cpuShare struct {
 	ClientSwitches, ServerSwitches, RedisSwitches int64
 }
 
+// plus is c and d added field by field (rounds of one run).
 func (c cpuShare) plus(d cpuShare) cpuShare {
 	return cpuShare{
 		Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis,
@@ -101,6 +102,7 @@ func (c cpuShare) plus(d cpuShare) cpuShare {
 	}
 }
 
+// minus is c less d field by field (a reading after a run less the one before it).
 func (c cpuShare) minus(d cpuShare) cpuShare {
 	return cpuShare{
 		Client: c.Client - d.Client, Server: c.Server - d.Server, Redis: c.Redis - d.Redis,
