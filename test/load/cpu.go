@@ -55,21 +55,33 @@ func procSwitches(pid int) (int64, error) {
 	}
 	var n int64
 	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		path := fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name())
+		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // the thread ended meanwhile
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			name, v, ok := strings.Cut(line, ":")
-			if !ok || (name != "voluntary_ctxt_switches" && name != "nonvoluntary_ctxt_switches") {
-				continue
-			}
-			c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/task/%s/status: %w", pid, t.Name(), err)
-			}
-			n += c
+		c, err := statusSwitches(string(b))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
 		}
+		n += c
+	}
+	return n, nil
+}
+
+// statusSwitches is the voluntary and involuntary context switches a /proc status file counts.
+func statusSwitches(status string) (int64, error) {
+	var n int64
+	for _, line := range strings.Split(status, "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if !ok || (name != "voluntary_ctxt_switches" && name != "nonvoluntary_ctxt_switches") {
+			continue
+		}
+		c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		n += c
 	}
 	return n, nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -61,17 +59,11 @@ func TestProcSwitchesCountsEveryThread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first int64
-	for _, line := range strings.Split(string(b), "\n") {
-		if name, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(name, "ctxt_switches") {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first += n
-		}
+	first, err := statusSwitches(string(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if all <= first {
+	if first == 0 || all <= first {
 		t.Errorf("procSwitches %d, first thread alone %d", all, first)
 	}
 	if _, err := procSwitches(-1); err == nil {
