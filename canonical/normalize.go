@@ -120,6 +120,13 @@ func isSortedSet[T ~string](codes []T) bool {
 // lowerText is NormalizeText then lower case, repeated until stable so that it is idempotent
 // even where lower-casing breaks NFC. Invalid UTF-8 is left as it is.
 func lowerText(s string) string {
+	if isCleanASCII(s) {
+		// The common case, in one step: lower-cased, clean ASCII stays clean (and so in NFC).
+		if hasUpperASCII(s) {
+			return strings.ToLower(s)
+		}
+		return s
+	}
 	if !utf8.ValidString(s) {
 		return s
 	}
@@ -131,6 +138,16 @@ func lowerText(s string) string {
 		s = next
 	}
 	return s
+}
+
+// hasUpperASCII reports whether s has an ASCII capital letter.
+func hasUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // stripSeparators removes spaces, dots and dashes from a number typed by a person.

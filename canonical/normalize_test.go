@@ -97,6 +97,10 @@ func TestNormalize(t *testing.T) {
 			func(t *testing.T, got Declaration) { want(t, "Phone", got.Person.Phone, "12 34") }},
 		{"email lower case", Declaration{Person: Person{Email: " An@Example.VN "}},
 			func(t *testing.T, got Declaration) { want(t, "Email", got.Person.Email, "an@example.vn") }},
+		{"email in lower case already", Declaration{Person: Person{Email: "an.nguyen@example.vn"}},
+			func(t *testing.T, got Declaration) { want(t, "Email", got.Person.Email, "an.nguyen@example.vn") }},
+		{"email not ASCII", Declaration{Person: Person{Email: "LÊ.AN@Example.VN"}},
+			func(t *testing.T, got Declaration) { want(t, "Email", got.Person.Email, "lê.an@example.vn") }},
 		{"document classified", Declaration{Person: Person{Document: Document{Number: "079 090 001 234"}}},
 			func(t *testing.T, got Declaration) {
 				if got.Person.Document != (Document{DocumentCCCD, "079090001234"}) {

@@ -82,16 +82,14 @@ func (v *validation) add(field string, reason Reason, message string) {
 // most max runes. It reports whether the field is present and sound, so that the caller's
 // own checks of its content run only then.
 func (v *validation) text(field, s string, max int, required bool) bool {
-	if strings.TrimSpace(s) == "" {
-		if required {
-			v.add(field, ReasonRequired, "the field is empty")
-		}
-		return false
-	}
-	n, control := 0, false
+	// One pass: characters, control characters and whether there is anything but white
+	// space. A blank text is only ever "required" (its white space may be control
+	// characters too); invalid UTF-8 is never blank.
+	n, control, blank := 0, false, true
 	for i := 0; i < len(s); n++ {
 		if c := s[i]; c < utf8.RuneSelf {
 			control = control || c < ' ' || c == 0x7f
+			blank = blank && (c == ' ' || ('\t' <= c && c <= '\r'))
 			i++
 			continue
 		}
@@ -101,7 +99,14 @@ func (v *validation) text(field, s string, max int, required bool) bool {
 			return false
 		}
 		control = control || unicode.IsControl(r)
+		blank = blank && unicode.IsSpace(r)
 		i += size
+	}
+	if blank {
+		if required {
+			v.add(field, ReasonRequired, "the field is empty")
+		}
+		return false
 	}
 	if control {
 		v.add(field, ReasonControlCharacter, "the text holds control characters")

@@ -78,6 +78,12 @@ func TestValidate(t *testing.T) {
 		{"control character", func(d *Declaration) { d.Address.Street = "12\x00 Lê Lợi" }, []finding{{"address.street", ReasonControlCharacter}}},
 		// A C1 control (U+0085 is white space, U+0090 is not).
 		{"C1 control character", func(d *Declaration) { d.Health.PlacesNote = "Hà\u0090Nội" }, []finding{{"health.places_note", ReasonControlCharacter}}},
+		// White space that is also a control character (tab, line feed, U+0085) leaves a
+		// field blank: required, not a control character; an optional blank field is fine.
+		{"name of tabs, line feeds and U+0085", func(d *Declaration) { d.Person.FullName = "\t\n\u0085\u00a0" }, []finding{{"person.full_name", ReasonRequired}}},
+		{"optional field of white space", func(d *Declaration) { d.Address.Street = " \t\u3000" }, nil},
+		{"control character after white space", func(d *Declaration) { d.Address.Street = " \x01" }, []finding{{"address.street", ReasonControlCharacter}}},
+		{"invalid UTF-8 after white space", func(d *Declaration) { d.Address.Street = " \xff" }, []finding{{"address.street", ReasonInvalidUTF8}}},
 		{"name too long", func(d *Declaration) { d.Person.FullName = strings.Repeat("Ă", 201) }, []finding{{"person.full_name", ReasonTooLong}}},
 		{"name of 200 runes is fine", func(d *Declaration) { d.Person.FullName = strings.Repeat("Ă", 200) }, nil},
 		{"note too long", func(d *Declaration) { d.Health.SymptomNote = strings.Repeat("ố", 1001) }, []finding{{"health.symptom_note", ReasonTooLong}}},
