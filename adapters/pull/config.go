@@ -28,7 +28,7 @@ type Config struct {
 	// PollInterval is how long to wait when the partner has nothing more (default 5 s).
 	PollInterval time.Duration
 	// LeaseTTL is how long the lease lasts without renewal (default 15 s). The runner renews it
-	// every cycle and at least every LeaseTTL/3 while it waits.
+	// once a third of it has passed: at the start of a cycle, and while it waits.
 	LeaseTTL time.Duration
 	// BackoffBase and BackoffMax bound the wait after a failure: a uniformly random duration
 	// in [0, min(BackoffMax, BackoffBase·2^(n-1))) after the n-th failure in a row ("full

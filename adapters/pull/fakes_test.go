@@ -167,6 +167,7 @@ type memState struct {
 	leases  map[string]*memLease
 	tokens  map[string]uint64
 	saves   int // successful SaveCursor calls
+	asked   int // Lease calls
 }
 
 type memLease struct {
@@ -199,6 +200,7 @@ func (s *memState) SaveCursor(_ context.Context, partner, cursor string, fence u
 func (s *memState) Lease(_ context.Context, name, holder string, ttl time.Duration) (uint64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.asked++
 	now := s.now()
 	l := s.leases[name]
 	switch {
@@ -484,4 +486,11 @@ func stop(t *testing.T, c *fakeClock, r *Runner) {
 
 func transient(call int) error {
 	return errs.Errorf(errs.Transient, "fakeSource.Fetch", "503 Service Unavailable (call %d)", call)
+}
+
+// leaseCalls returns how many times the lease was asked for.
+func (s *memState) leaseCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked
 }

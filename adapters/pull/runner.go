@@ -76,6 +76,8 @@ type Runner struct {
 	fence    uint64
 	attempts int // failures in a row of any stage, for the back-off
 
+	renewed time.Time // when the held lease was last renewed (the run goroutine's alone)
+
 	lifeMu  sync.Mutex
 	started bool
 	stopped bool
@@ -256,11 +258,23 @@ func (r *Runner) cycle(ctx context.Context) time.Duration {
 	return r.cfg.PollInterval
 }
 
-// renew takes or renews the lease and records whether this runner holds it.
+// renew takes or renews the lease and records whether this runner holds it. A lease this
+// runner renewed less than LeaseTTL/3 ago is not asked for again: it has two thirds of its
+// time left, and should another replica take it over, the fence refuses this runner's next
+// cursor. During a catch-up a cycle takes a fraction of a second, and every renewal is a
+// store write that the cycle would wait for.
 func (r *Runner) renew(ctx context.Context) (bool, error) {
+	now := r.cfg.Now()
+	if r.Status().HoldingLease && !r.renewed.IsZero() && now.Sub(r.renewed) < r.cfg.LeaseTTL/3 {
+		return true, nil
+	}
 	token, held, err := r.st.Lease(ctx, r.name, r.cfg.Holder, r.cfg.LeaseTTL)
 	if err != nil {
 		return false, err
+	}
+	r.renewed = time.Time{}
+	if held {
+		r.renewed = now // the lease runs from no earlier than this
 	}
 	r.setHolding(held, token)
 	return held, nil

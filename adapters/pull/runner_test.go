@@ -62,6 +62,27 @@ func TestCursorMovesOnlyAfterCommit(t *testing.T) {
 	}
 }
 
+// A catch-up pulls page after page without renewing the lease for each (every renewal is a
+// store write the cycle waits for); it renews once a third of the lease has passed.
+func TestCatchUpRenewsTheLeaseByTime(t *testing.T) {
+	clock := newClock()
+	st := newState(clock.Now)
+	src := newSource(canonical.PlatformNCOVI, 10) // five pages, fetched back to back
+	cfg := testConfig("replica-a", clock)
+	cfg.LeaseTTL, cfg.PollInterval = 15*time.Second, 5*time.Second
+	r := startRunner(t, clock, cfg, src, newSink(), st)
+
+	clock.stepUntil(t, "all ten records stored", func() bool { return st.cursor("ncovi") == "10" })
+	if got := st.leaseCalls(); got != 1 {
+		t.Errorf("lease asked for %d times during a catch-up of five pages at one instant, want once", got)
+	}
+	// The poll interval is a third of the lease: the next cycle renews it.
+	clock.stepUntil(t, "the lease renewed", func() bool { return st.leaseCalls() == 2 })
+	if !r.Status().HoldingLease {
+		t.Errorf("not holding the lease after renewing it")
+	}
+}
+
 func TestRestartResumesFromStoredCursor(t *testing.T) {
 	clock := newClock()
 	st := newState(clock.Now)
