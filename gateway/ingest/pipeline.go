@@ -5,6 +5,7 @@ package ingest
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lienthong/lienthong/adapters"
@@ -19,7 +20,8 @@ type Register interface {
 	Check(ctx context.Context, d canonical.Declaration) registry.Verdict
 }
 
-// Issuer issues the gateway's signed QR string for an identity.
+// Issuer issues the gateway's signed QR string for an identity. It must be safe for
+// concurrent use: a batch's QRs are signed while the store writes it.
 type Issuer interface {
 	Issue(qrid string) (string, error)
 }
@@ -144,11 +146,70 @@ func (p *Pipeline) prepareBatch(ctx context.Context, batch []canonical.Declarati
 // Store writes the prepared batch in one store call and returns one result per item, in
 // order. An error means the batch was not committed.
 func (b *Prepared) Store(ctx context.Context) ([]adapters.Result, error) {
+	signed := b.presign()
 	written, err := b.p.cfg.Store.WriteBatch(ctx, b.items)
+	signed.wait(err != nil)
 	if err != nil {
 		return nil, err
 	}
-	return b.answer(written), nil
+	return b.answer(written, signed), nil
+}
+
+// presigned holds the signed QRs of a batch's accepted items, by the QR ids they were keyed
+// to, signed on another core while the store writes the batch: a signature costs more than
+// the rest of an item's path, and the store's writer works alone, so a partner waiting for
+// its answer (a Bluezone push) waits for the longer of the two instead of their sum.
+type presigned struct {
+	done  chan struct{}
+	stop  atomic.Bool
+	qrids []string // the item's derived QR id, "" for a rejected item
+	qrs   []string
+	errs  []error
+}
+
+// presign starts signing the batch's accepted items' QR ids; nil when the batch answers
+// without signed QRs.
+func (b *Prepared) presign() *presigned {
+	if b.issuer == nil {
+		return nil
+	}
+	ps := &presigned{done: make(chan struct{}), qrids: make([]string, len(b.items)),
+		qrs: make([]string, len(b.items)), errs: make([]error, len(b.items))}
+	for i, it := range b.items {
+		if it.Accepted != nil {
+			ps.qrids[i] = it.Accepted.QRID
+		}
+	}
+	go func() {
+		defer close(ps.done)
+		for i, q := range ps.qrids {
+			if q != "" && !ps.stop.Load() {
+				ps.qrs[i], ps.errs[i] = b.issuer.Issue(q)
+			}
+		}
+	}()
+	return ps
+}
+
+// wait returns once the signing has ended; stop ends it early (the batch was not written).
+func (ps *presigned) wait(stop bool) {
+	if ps == nil {
+		return
+	}
+	if stop {
+		ps.stop.Store(true)
+	}
+	<-ps.done
+}
+
+// issue returns the signed QR of item i filed under qrid: the one signed beforehand when the
+// store filed the item under the QR id it was keyed to (it may file it under the identity
+// that id is now an alias of), otherwise a new one.
+func (b *Prepared) issue(ps *presigned, i int, qrid string) (string, error) {
+	if ps != nil && ps.qrids[i] == qrid && (ps.qrs[i] != "" || ps.errs[i] != nil) {
+		return ps.qrs[i], ps.errs[i]
+	}
+	return b.issuer.Issue(qrid)
 }
 
 // StoreInOrder writes prepared batches of one pipeline as if one after the other, in one
@@ -164,7 +225,7 @@ func StoreInOrder(ctx context.Context, bs []*Prepared) ([][]adapters.Result, err
 		if written, err := bs[0].p.cfg.Store.WriteBatch(ctx, items); err == nil {
 			out := make([][]adapters.Result, len(bs))
 			for i, b := range bs {
-				out[i], written = b.answer(written[:len(b.items)]), written[len(b.items):]
+				out[i], written = b.answer(written[:len(b.items)], nil), written[len(b.items):]
 			}
 			return out, nil
 		}
@@ -182,7 +243,7 @@ func StoreInOrder(ctx context.Context, bs []*Prepared) ([][]adapters.Result, err
 
 // answer turns the store's results for the batch's items into the partner's, signing QRs
 // and telling the observer.
-func (b *Prepared) answer(written []store.Result) []adapters.Result {
+func (b *Prepared) answer(written []store.Result, signed *presigned) []adapters.Result {
 	p, items := b.p, b.items
 	results := make([]adapters.Result, len(items))
 	for i, it := range items {
@@ -201,7 +262,7 @@ func (b *Prepared) answer(written []store.Result) []adapters.Result {
 			}
 		}
 		if r.QRID != "" && b.issuer != nil {
-			if s, err := b.issuer.Issue(r.QRID); err == nil {
+			if s, err := b.issue(signed, i, r.QRID); err == nil {
 				res.SignedQR = s
 			} else {
 				p.cfg.Logger.Warn("signed QR not issued", "qr_id", r.QRID, "err", err)

@@ -225,6 +225,75 @@ func TestIngestAnswersEveryItemInOrder(t *testing.T) {
 	}
 }
 
+// refilingStore is the real store that answers every accepted item as filed under another
+// identity, as the store does when the QR id an item was keyed to has become an alias.
+type refilingStore struct {
+	*boltstore.Store
+	to string
+}
+
+func (s refilingStore) WriteBatch(ctx context.Context, items []store.Item) ([]store.Result, error) {
+	rs, err := s.Store.WriteBatch(ctx, items)
+	for i := range rs {
+		if rs[i].QRID != "" {
+			rs[i].QRID = s.to
+		}
+	}
+	return rs, err
+}
+
+// countingIssuer counts the QRs it signs.
+type countingIssuer struct {
+	ingest.Issuer
+	mu     sync.Mutex
+	signed []string
+}
+
+func (c *countingIssuer) Issue(qrid string) (string, error) {
+	c.mu.Lock()
+	c.signed = append(c.signed, qrid)
+	c.mu.Unlock()
+	return c.Issuer.Issue(qrid)
+}
+
+// The QRs are signed while the store writes; the answer carries the QR of the identity the
+// store filed the item under, whichever it is.
+func TestIngestSignsTheIdentityTheStoreFiledUnder(t *testing.T) {
+	w := newWorld(t)
+	other := declaration("TK-0")
+	other.Person.Document.Number = "079090004321"
+	target := ingest.New(ingest.Config{Store: w.store, Deriver: w.deriver, Now: fixedNow}).
+		Prepare(context.Background(), other, now).Accepted.QRID
+	iss := &countingIssuer{Issuer: w.ring}
+	p := ingest.New(ingest.Config{Store: refilingStore{w.store, target}, Deriver: w.deriver, Now: fixedNow, Issuer: iss})
+	keyed := p.Prepare(context.Background(), declaration("TK-1"), now).Accepted.QRID
+	if keyed == target {
+		t.Fatal("two people keyed to one QR id")
+	}
+	res, err := p.Ingest(context.Background(), []canonical.Declaration{declaration("TK-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := qr.Verify(res[0].SignedQR, w.ring, now)
+	if err != nil || res[0].QRID != target || tok.QRID != target {
+		t.Errorf("answer %+v: signed QR of %q (%v), want %q", res[0], tok.QRID, err, target)
+	}
+	if !slices.Equal(iss.signed, []string{keyed, target}) {
+		t.Errorf("signed %q, want the keyed id %q, then the store's", iss.signed, keyed)
+	}
+
+	// Filed under the id it was keyed to, the item's QR is signed once.
+	iss.signed = nil
+	p = ingest.New(ingest.Config{Store: w.store, Deriver: w.deriver, Now: fixedNow, Issuer: iss})
+	res, err = p.Ingest(context.Background(), []canonical.Declaration{declaration("TK-2")})
+	if err != nil || res[0].QRID != keyed {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if tok, err := qr.Verify(res[0].SignedQR, w.ring, now); err != nil || tok.QRID != keyed || len(iss.signed) != 1 {
+		t.Errorf("signed QR of %q (%v) after %d signatures, want %q after one", tok.QRID, err, len(iss.signed), keyed)
+	}
+}
+
 // failingIssuer cannot sign (a ring whose key is unusable).
 type failingIssuer struct{}
 
@@ -246,7 +315,7 @@ func TestIngestFailures(t *testing.T) {
 		t.Fatalf("with a failing issuer: %+v, %v", res, err)
 	}
 	// A store failure is the batch's error: nothing is answered per item.
-	p = ingest.New(ingest.Config{Store: failingWriter{w.store}, Deriver: w.deriver, Now: fixedNow})
+	p = ingest.New(ingest.Config{Store: failingWriter{w.store}, Deriver: w.deriver, Now: fixedNow, Issuer: w.ring})
 	res, err = p.Ingest(context.Background(), []canonical.Declaration{declaration("TK-2")})
 	if !errs.Is(err, errs.Transient) || res != nil {
 		t.Fatalf("with the store down: %v, %v; want a transient error and no results", res, err)
