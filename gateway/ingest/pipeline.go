@@ -5,7 +5,6 @@ package ingest
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/lienthong/lienthong/adapters"
@@ -148,7 +147,7 @@ func (p *Pipeline) prepareBatch(ctx context.Context, batch []canonical.Declarati
 func (b *Prepared) Store(ctx context.Context) ([]adapters.Result, error) {
 	signed := b.presign()
 	written, err := b.p.cfg.Store.WriteBatch(ctx, b.items)
-	signed.wait(err != nil)
+	signed.wait()
 	if err != nil {
 		return nil, err
 	}
@@ -156,13 +155,12 @@ func (b *Prepared) Store(ctx context.Context) ([]adapters.Result, error) {
 }
 
 // presigned holds the signed QRs of a batch's accepted items, by the QR ids they were keyed
-// to, signed on another core while the store writes the batch: a signature costs more than
-// the rest of an item's path, and the store's writer works alone, so a partner waiting for
-// its answer (a Bluezone push) waits for the longer of the two instead of their sum.
+// to, signed on another goroutine while the store writes the batch: a signature costs more
+// than the rest of an item's path, and the store's writer works alone, so a partner waiting
+// for its answer (a Bluezone push) waits for the longer of the two instead of their sum.
 type presigned struct {
-	done  chan struct{}
-	stop  atomic.Bool
-	qrids []string // the item's derived QR id, "" for a rejected item
+	done  chan struct{} // closed when every QR is signed
+	qrids []string      // the item's derived QR id, "" for a rejected item
 	qrs   []string
 	errs  []error
 }
@@ -183,7 +181,7 @@ func (b *Prepared) presign() *presigned {
 	go func() {
 		defer close(ps.done)
 		for i, q := range ps.qrids {
-			if q != "" && !ps.stop.Load() {
+			if q != "" {
 				ps.qrs[i], ps.errs[i] = b.issuer.Issue(q)
 			}
 		}
@@ -191,22 +189,18 @@ func (b *Prepared) presign() *presigned {
 	return ps
 }
 
-// wait returns once the signing has ended; stop ends it early (the batch was not written).
-func (ps *presigned) wait(stop bool) {
-	if ps == nil {
-		return
+// wait returns once every QR is signed.
+func (ps *presigned) wait() {
+	if ps != nil {
+		<-ps.done
 	}
-	if stop {
-		ps.stop.Store(true)
-	}
-	<-ps.done
 }
 
 // issue returns the signed QR of item i filed under qrid: the one signed beforehand when the
 // store filed the item under the QR id it was keyed to (it may file it under the identity
 // that id is now an alias of), otherwise a new one.
 func (b *Prepared) issue(ps *presigned, i int, qrid string) (string, error) {
-	if ps != nil && ps.qrids[i] == qrid && (ps.qrs[i] != "" || ps.errs[i] != nil) {
+	if ps != nil && ps.qrids[i] == qrid {
 		return ps.qrs[i], ps.errs[i]
 	}
 	return b.issuer.Issue(qrid)
