@@ -121,11 +121,9 @@ func isSortedSet[T ~string](codes []T) bool {
 // even where lower-casing breaks NFC. Invalid UTF-8 is left as it is.
 func lowerText(s string) string {
 	if isCleanASCII(s) {
-		// The common case, in one step: lower-cased, clean ASCII stays clean (and so in NFC).
-		if hasUpperASCII(s) {
-			return strings.ToLower(s)
-		}
-		return s
+		// The common case, in one step: lower-cased, clean ASCII stays clean (and so in NFC);
+		// ToLower returns s itself when it has no capitals.
+		return strings.ToLower(s)
 	}
 	if !utf8.ValidString(s) {
 		return s
@@ -138,16 +136,6 @@ func lowerText(s string) string {
 		s = next
 	}
 	return s
-}
-
-// hasUpperASCII reports whether s has an ASCII capital letter.
-func hasUpperASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
 }
 
 // stripSeparators removes spaces, dots and dashes from a number typed by a person.

@@ -159,10 +159,9 @@ func (b *Prepared) Store(ctx context.Context) ([]adapters.Result, error) {
 // than the rest of an item's path, and the store's writer works alone, so a partner waiting
 // for its answer (a Bluezone push) waits for the longer of the two instead of their sum.
 type presigned struct {
-	done  chan struct{} // closed when every QR is signed
-	qrids []string      // the item's derived QR id, "" for a rejected item
-	qrs   []string
-	errs  []error
+	done chan struct{} // closed when every QR is signed
+	qrs  []string      // by item; "" for a rejected item
+	errs []error
 }
 
 // presign starts signing the batch's accepted items' QR ids; nil when the batch answers
@@ -171,18 +170,12 @@ func (b *Prepared) presign() *presigned {
 	if b.issuer == nil {
 		return nil
 	}
-	ps := &presigned{done: make(chan struct{}), qrids: make([]string, len(b.items)),
-		qrs: make([]string, len(b.items)), errs: make([]error, len(b.items))}
-	for i, it := range b.items {
-		if it.Accepted != nil {
-			ps.qrids[i] = it.Accepted.QRID
-		}
-	}
+	ps := &presigned{done: make(chan struct{}), qrs: make([]string, len(b.items)), errs: make([]error, len(b.items))}
 	go func() {
 		defer close(ps.done)
-		for i, q := range ps.qrids {
-			if q != "" {
-				ps.qrs[i], ps.errs[i] = b.issuer.Issue(q)
+		for i, it := range b.items {
+			if it.Accepted != nil {
+				ps.qrs[i], ps.errs[i] = b.issuer.Issue(it.Accepted.QRID)
 			}
 		}
 	}()
@@ -200,7 +193,7 @@ func (ps *presigned) wait() {
 // store filed the item under the QR id it was keyed to (it may file it under the identity
 // that id is now an alias of), otherwise a new one.
 func (b *Prepared) issue(ps *presigned, i int, qrid string) (string, error) {
-	if ps != nil && ps.qrids[i] == qrid {
+	if a := b.items[i].Accepted; ps != nil && a != nil && a.QRID == qrid {
 		return ps.qrs[i], ps.errs[i]
 	}
 	return b.issuer.Issue(qrid)
