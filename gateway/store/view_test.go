@@ -3,6 +3,7 @@ package store
 import (
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,6 +71,29 @@ func TestApplyLatest(t *testing.T) {
 				t.Errorf("revision = %d, want %d", got.Revision, wantRev)
 			}
 		})
+	}
+}
+
+// A platform's first declaration goes into Latest in platform order, and the view it was
+// applied to keeps its own Latest (callers hold the view before, and compare with it).
+func TestApplyInsertsPlatformInOrderWithoutTouchingTheViewBefore(t *testing.T) {
+	v, _ := Apply(View{}, acc(decl(canonical.PlatformBluezone, "b1", 0, "v1")))
+	v, _ = Apply(v, acc(decl(canonical.PlatformTokhaiyte, "t1", time.Hour, "v1")))
+	before := slices.Clone(v.Latest)
+	got, changed := Apply(v, acc(decl(canonical.PlatformNCOVI, "n1", 2*time.Hour, "v1")))
+	if !changed {
+		t.Fatal("a new platform's declaration changed nothing")
+	}
+	var platforms []canonical.Platform
+	for _, s := range got.Latest {
+		platforms = append(platforms, s.Platform)
+	}
+	want := []canonical.Platform{canonical.PlatformBluezone, canonical.PlatformNCOVI, canonical.PlatformTokhaiyte}
+	if !slices.IsSorted(want) || !reflect.DeepEqual(platforms, want) {
+		t.Errorf("latest platforms = %v, want %v", platforms, want)
+	}
+	if !reflect.DeepEqual(v.Latest, before) {
+		t.Errorf("the view applied to changed: latest %+v, was %+v", v.Latest, before)
 	}
 }
 

@@ -116,7 +116,8 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		for _, d := range keep {
 			v, _ = store.Apply(v, store.Accepted{Declaration: d, QRID: q, Verified: st.view.Verified})
 		}
-		newView, oldest := "", ""
+		var newView []byte // none deletes the identity
+		oldest := ""
 		switch {
 		case len(gone) == 0:
 			// Nothing older than the cutoff (a version in its own millisecond): keep the

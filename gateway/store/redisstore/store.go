@@ -142,7 +142,7 @@ func (st stored) token() string {
 // its table, so what the view repeats of them is written once. Earlier versions stored the
 // plain view body DEFLATE-compressed after the header, and the versions in the versions key;
 // parseStored and versionsOf read both.
-func viewValue(v *store.View, gen uint64, qrid string, decls []canonical.Declaration) string {
+func viewValue(v *store.View, gen uint64, qrid string, decls []canonical.Declaration) []byte {
 	e := enc{b: make([]byte, 0, 256+160*len(decls)), compact: &table{}}
 	e.b = append(e.b, 'V')
 	e.b = strconv.AppendUint(e.b, v.Revision, 10)
@@ -158,7 +158,7 @@ func viewValue(v *store.View, gen uint64, qrid string, decls []canonical.Declara
 	for i := range decls {
 		declaration(&e, &decls[i])
 	}
-	return string(e.b)
+	return e.b
 }
 
 // readView decodes the view at the start of a compact value of qrid's view key.

@@ -371,7 +371,11 @@ func (s *Store) prepare(items []store.Item, g *group) (call *scriptCall, freshId
 	for i := range g.versions {
 		have[keyOf(&g.versions[i])] = true
 	}
-	all := g.versions
+	n := len(g.versions) + len(g.items)
+	for _, a := range g.aliases {
+		n += len(g.absorb[a])
+	}
+	all := append(make([]canonical.Declaration, 0, n), g.versions...)
 	var cells []any
 	oldest := int64(-1)
 	add := func(d canonical.Declaration, a store.Accepted) {
