@@ -72,20 +72,17 @@ func (s *Store) indexCalls(ctx context.Context, pipe redis.Pipeliner, items []st
 		if d.Source.SubjectID != "" {
 			key, field := s.k.sourceIndex(sourceHash(indexSubject, d.Source.Platform, d.Source.SubjectID))
 			val := subjectValue(d)
-			subjects = append(subjects, subjectWrite{
-				first:  pipe.HSetNX(ctx, key, field, val),
-				script: &scriptCall{script: subjectScript, keys: []string{key}, args: []any{field, val}},
-			})
+			subjects = append(subjects, subjectWrite{first: pipe.HSetNX(ctx, key, field, val), key: key, field: field, val: val})
 		}
 	}
 	return sets, subjects
 }
 
 // subjectWrite is a subject's index write: HSETNX, then, if the subject had an entry, the
-// script that compares them.
+// script that compares them, made only then.
 type subjectWrite struct {
-	first  *redis.BoolCmd
-	script *scriptCall
+	first           *redis.BoolCmd
+	key, field, val string
 }
 
 // writeIndex stores the index entries of each call's fresh items, and returns once Redis has
@@ -116,7 +113,7 @@ func (s *Store) writeIndex(ctx context.Context, items []store.Item, groups []*gr
 			return err
 		}
 		if !set {
-			compare = append(compare, w.script)
+			compare = append(compare, &scriptCall{script: subjectScript, keys: []string{w.key}, args: []any{w.field, w.val}})
 		}
 	}
 	if len(compare) == 0 {
