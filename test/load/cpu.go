@@ -124,11 +124,14 @@ func (c cpuShare) minus(d cpuShare) cpuShare {
 }
 
 // perRequest is d divided among n requests, in microseconds.
-func perRequest(d time.Duration, n int) float64 {
+func perRequest(d time.Duration, n int) float64 { return perEach(float64(d.Microseconds()), n) }
+
+// perEach is v divided among n requests; 0 when there were none.
+func perEach(v float64, n int) float64 {
 	if n == 0 {
 		return 0
 	}
-	return float64(d.Microseconds()) / float64(n)
+	return v / float64(n)
 }
 
 // measureCPU runs fn and returns the CPU time and context switches of this process, server

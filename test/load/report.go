@@ -274,14 +274,7 @@ func (r *report) perProcess(p func(string, ...any), what, format string, amounts
 	p("| run | harness (client) | server | redis-server | total |\n|---|---:|---:|---:|---:|\n")
 	row := func(name string, l latencies, c cpuShare) {
 		a := amounts(c)
-		per := func(v float64) string {
-			if l.Requests == 0 {
-				v = 0
-			} else {
-				v /= float64(l.Requests)
-			}
-			return fmt.Sprintf(format, v)
-		}
+		per := func(v float64) string { return fmt.Sprintf(format, perEach(v, l.Requests)) }
 		redis := "n/a"
 		if c.Redis > 0 {
 			redis = per(a[2])
