@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -85,9 +86,15 @@ func (l latencies) RPS() float64 {
 // call is one request of a closed loop; worker is the caller's index and rng its own source.
 type call func(ctx context.Context, worker int, rng *rand.Rand) error
 
+// loops counts closedLoop's runs: each run's workers draw from sources seeded with it, so that
+// a round does not replay the requests of the rounds before it (a store that caches what it
+// was asked would then answer a run of repeats).
+var loops atomic.Uint64
+
 // closedLoop runs workers goroutines, each sending its next request as soon as the previous
 // one is answered, for dur, and measures every request's latency.
 func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) latencies {
+	run := loops.Add(1)
 	var (
 		mu     sync.Mutex
 		all    []time.Duration
@@ -101,7 +108,7 @@ func closedLoop(ctx context.Context, workers int, dur time.Duration, fn call) la
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 0x6c6f6164))
+			rng := rand.New(rand.NewPCG(uint64(w), 0x6c6f6164^run<<32))
 			lat := make([]time.Duration, 0, 4096)
 			errs := 0
 			var firstErr error

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
@@ -68,5 +70,24 @@ func TestProcSwitchesCountsEveryThread(t *testing.T) {
 	}
 	if _, err := procSwitches(-1); err == nil {
 		t.Error("procSwitches of no process: no error")
+	}
+}
+
+// Each closed-loop run draws requests of its own: a round that replayed the rounds before it
+// would flatter a store that caches what it was asked.
+func TestClosedLoopRunsDoNotReplayEachOther(t *testing.T) {
+	first := func() uint64 {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var v uint64
+		closedLoop(ctx, 1, time.Hour, func(_ context.Context, _ int, rng *rand.Rand) error {
+			v = rng.Uint64()
+			cancel()
+			return nil
+		})
+		return v
+	}
+	if a, b := first(), first(); a == b {
+		t.Fatalf("two runs' first draws are both %d: the second replays the first", a)
 	}
 }
