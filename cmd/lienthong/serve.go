@@ -220,10 +220,6 @@ func startGateway(ctx context.Context, cfg config.Config, log *slog.Logger, obse
 	if err != nil {
 		return nil, err
 	}
-	if rs, ok := raw.(*redisstore.Store); ok {
-		nearCacheMetrics(m, rs)
-		log.Info("redis near cache", "on", rs.NearCacheStats().On)
-	}
 	st := instrumented.Wrap(raw, kind, tel.Spans(), m)
 	gw := &runningGateway{StoreKind: kind, Store: st, Deriver: deriver, Keys: ring, log: log, health: health.NewServer(), bgDone: make(chan struct{}), telemetry: tel}
 	ok := false
@@ -518,19 +514,6 @@ func ingestObserver(m metric.Meter) ingest.Observer {
 			items.Add(ctx, 1, metric.WithAttributes(attribute.String("platform", string(p)), attribute.String("outcome", o.String()), attribute.String("reason", string(r))))
 		}
 	}
-}
-
-// nearCacheMetrics exports the Redis store's near-cache reads, by result (hit or miss).
-func nearCacheMetrics(m metric.Meter, rs *redisstore.Store) {
-	hit, miss := metric.WithAttributes(attribute.String("result", "hit")), metric.WithAttributes(attribute.String("result", "miss"))
-	_, _ = m.Int64ObservableCounter("lienthong.store.near_cache.reads",
-		metric.WithDescription("Lookups' view reads on the Redis store: answered from the near cache (hit) or sent to Redis (miss)"),
-		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			st := rs.NearCacheStats()
-			o.Observe(int64(st.Hits), hit)
-			o.Observe(int64(st.Misses), miss)
-			return nil
-		}))
 }
 
 func pullObserver(m metric.Meter) pull.Observer {

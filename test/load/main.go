@@ -186,11 +186,7 @@ type storeRun struct {
 	echo, lookup latencies
 	// roundRatios are each round's lookup requests/s over the echo's of the round just
 	// before it: their spread is the shared machine's noise within this run.
-	roundRatios []float64
-	// nearHits are each lookup round's share of view reads the Redis store's near cache
-	// answered; empty without one.
-	nearHits      []float64
-	trackedKeys   int64      // keys in Redis's client-tracking table after the lookups
+	roundRatios   []float64
 	echoCPU       cpuShare   // CPU used during the echo run: harness, echo server
 	lookupCPU     cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
 	redis         *latencies // redis-benchmark GET, Redis store only
@@ -222,11 +218,10 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		}
 	}
 	step("%s: starting lienthong serve", kind)
-	gw, addrs, err := startGateway(ctx, bin, dir, redisURL)
+	gw, addr, debugAddr, err := startGateway(ctx, bin, dir, redisURL)
 	if err != nil {
 		return sr, err
 	}
-	addr, debugAddr := addrs.grpc, addrs.debug
 	stopped := false
 	stopGateway := func() {
 		if stopped {
@@ -342,20 +337,9 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		if err != nil {
 			return sr, err
 		}
-		hits0, misses0, near, err := nearCacheReads(ctx, addrs.http)
-		if err != nil {
-			return sr, err
-		}
 		lcpu, err := measureCPU(pid, redisPID, func() { l = runLookups(ctx, checkpoint, mix, o.concurrency, round) })
 		if err != nil {
 			return sr, err
-		}
-		if near {
-			hits1, misses1, _, err := nearCacheReads(ctx, addrs.http)
-			if err != nil {
-				return sr, err
-			}
-			sr.nearHits = append(sr.nearHits, ratio(float64(hits1-hits0), float64(hits1-hits0+misses1-misses0)))
 		}
 		sr.echo, sr.echoCPU = sr.echo.plus(e), sr.echoCPU.plus(ecpu)
 		sr.roundRatios = append(sr.roundRatios, ratio(l.RPS(), e.RPS()))
@@ -368,11 +352,6 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		return sr, err
 	}
 	step("%s: echo %.0f/s, lookup %.0f/s (%d errors)", kind, sr.echo.RPS(), sr.lookup.RPS(), sr.lookup.Errors)
-	if rs != nil {
-		if sr.trackedKeys, err = rs.trackedKeys(); err != nil {
-			return sr, err
-		}
-	}
 
 	step("%s: native ingest of %d tokhaiyte CSV rows", kind, w.nativeRows)
 	if stopPerf, err = prof.record(kind+"-native", pid, 5); err != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -253,70 +252,31 @@ func gatewayConfig(grpcAddr, httpAddr, debugAddr, dataDir, redisURL string) ([]b
 	}, "", "  ")
 }
 
-// gatewayAddrs are a started gateway's listeners: gRPC, HTTP (/metrics) and the profiler.
-type gatewayAddrs struct{ grpc, http, debug string }
-
 // startGateway writes the configuration and starts `lienthong serve` with it; it returns the
-// gateway's addresses.
-func startGateway(ctx context.Context, bin, dir, redisURL string) (c *child, a gatewayAddrs, err error) {
-	for _, p := range []*string{&a.grpc, &a.http, &a.debug} {
-		if *p, err = ports.FreeAddr(); err != nil {
-			return nil, a, err
+// gateway's gRPC address and its profiler's address.
+func startGateway(ctx context.Context, bin, dir, redisURL string) (c *child, grpcAddr, debugAddr string, err error) {
+	var httpAddr string
+	for _, a := range []*string{&grpcAddr, &httpAddr, &debugAddr} {
+		if *a, err = ports.FreeAddr(); err != nil {
+			return nil, "", "", err
 		}
 	}
-	cfg, err := gatewayConfig(a.grpc, a.http, a.debug, filepath.Join(dir, "data"), redisURL)
+	cfg, err := gatewayConfig(grpcAddr, httpAddr, debugAddr, filepath.Join(dir, "data"), redisURL)
 	if err != nil {
-		return nil, a, err
+		return nil, "", "", err
 	}
 	path := filepath.Join(dir, "lienthong.json")
 	if err := os.WriteFile(path, cfg, 0o600); err != nil {
-		return nil, a, err
+		return nil, "", "", err
 	}
 	if c, err = startChild("lienthong serve", exec.Command(bin, "serve", "--config", path)); err != nil {
-		return nil, a, err
+		return nil, "", "", err
 	}
-	if err := waitHealthy(ctx, c, a.grpc); err != nil {
+	if err := waitHealthy(ctx, c, grpcAddr); err != nil {
 		c.stop()
-		return nil, a, err
+		return nil, "", "", err
 	}
-	return c, a, nil
-}
-
-// nearCacheReads reads the Redis store's near-cache hits and misses from the gateway's
-// /metrics; ok is false when it exports none (the embedded store, or no near cache).
-func nearCacheReads(ctx context.Context, httpAddr string) (hits, misses int64, ok bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/metrics", nil)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, 0, false, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "lienthong_store_near_cache_reads_total{") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, perr := strconv.ParseFloat(line[i+1:], 64)
-		if perr != nil {
-			return 0, 0, false, fmt.Errorf("/metrics: %q: %w", line, perr)
-		}
-		switch {
-		case strings.Contains(line, `result="hit"`):
-			hits, ok = int64(v), true
-		case strings.Contains(line, `result="miss"`):
-			misses, ok = int64(v), true
-		}
-	}
-	return hits, misses, ok, sc.Err()
+	return c, grpcAddr, debugAddr, nil
 }
 
 // redisServer is a redis-server the harness started on a free port.
@@ -364,24 +324,16 @@ func (r *redisServer) cli(args ...string) (string, error) {
 }
 
 // usedMemory reads used_memory from INFO memory.
-func (r *redisServer) usedMemory() (int64, error) { return r.infoField("memory", "used_memory") }
-
-// trackedKeys is the number of keys in Redis's client-tracking table (the near caches').
-func (r *redisServer) trackedKeys() (int64, error) {
-	return r.infoField("stats", "tracking_total_keys")
-}
-
-// infoField returns the integer field of INFO section.
-func (r *redisServer) infoField(section, field string) (int64, error) {
-	out, err := r.cli("INFO", section)
+func (r *redisServer) usedMemory() (int64, error) {
+	out, err := r.cli("INFO", "memory")
 	if err != nil {
-		return 0, fmt.Errorf("INFO %s: %v: %s", section, err, out)
+		return 0, fmt.Errorf("INFO memory: %v: %s", err, out)
 	}
 	sc := bufio.NewScanner(bytes.NewReader([]byte(out)))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), field+":"); ok {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "used_memory:"); ok {
 			return strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("INFO %s has no %s line", section, field)
+	return 0, errors.New("INFO memory has no used_memory line")
 }

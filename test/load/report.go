@@ -76,13 +76,6 @@ func (r *report) markdown() string {
 	for _, s := range r.stores {
 		p("- %s: %s\n", s.kind, roundList(s.roundRatios))
 	}
-	for _, s := range r.stores {
-		if len(s.nearHits) > 0 {
-			p("\nShare of the lookups' view reads the Redis store's near cache answered, round by round (it starts\n")
-			p("empty and fills only with what lookups read): %s. Keys in Redis's tracking table after the lookups\n", percentList(s.nearHits))
-			p("(about 120 bytes of Redis memory each, at most tracking-table-max-keys): %d.\n", s.trackedKeys)
-		}
-	}
 	p("\nWhere the two cores went (CPU time per request, µs, from /proc and getrusage). The three processes\n")
 	p("share the machine's cores, so the ratio of requests/s follows the ratio of the totals; the harness's\n")
 	p("own share is higher for lookups (longer requests and answers, fewer requests a system call).\n\n")
@@ -234,15 +227,6 @@ func roundList(rs []float64) string {
 		parts[i] = fmt.Sprintf("%.2f", r)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// percentList writes fractions as percentages, comma-separated.
-func percentList(fs []float64) string {
-	out := make([]string, len(fs))
-	for i, f := range fs {
-		out[i] = fmt.Sprintf("%.0f%%", 100*f)
-	}
-	return strings.Join(out, ", ")
 }
 
 // roundRange is the least and the greatest of the rounds' ratios.

@@ -72,9 +72,6 @@ func (k keyspace) lease(name string) string  { return k.ns + ":{l:" + name + "}:
 func (k keyspace) token(name string) string  { return k.ns + ":{l:" + name + "}:token" } // the fencing token, never expires
 func (k keyspace) cursor(name string) string { return k.ns + ":{l:" + name + "}:cursor" }
 
-// ping is a key never written: Ping reads it on the lookups' connection.
-func (k keyspace) ping() string { return k.ns + ":ping" }
-
 // recordField is a RecordKey as one hash field or index member: the platform and the
 // record id length-prefixed, then the version, so that no two keys share a field.
 func recordField(k store.RecordKey) string {

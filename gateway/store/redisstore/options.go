@@ -44,10 +44,6 @@ type Options struct {
 	// CASRetries bounds how often one identity's write is re-read and retried after losing
 	// a compare-and-set race; 0 for 64.
 	CASRetries int
-	// NearCacheMB sizes the near cache of views read by lookups, kept current by Redis
-	// (CLIENT TRACKING; a standalone server only, not a Cluster or Sentinel): 0 for
-	// DefaultNearCacheMB, negative for none.
-	NearCacheMB int
 	// Now is the clock of leases; nil for time.Now.
 	Now func() time.Time
 }
@@ -55,7 +51,7 @@ type Options struct {
 // ParseTarget parses the --redis flag: a redis:// URL, or comma-separated host:port
 // addresses (several addresses are a cluster's seed nodes). URL query parameters:
 // cluster=true, master=<sentinel master name>, namespace=<key prefix>, pool=<n>, dial_timeout, read_timeout,
-// write_timeout (Go durations), max_retries=<n>, near_cache_mb=<n> (0 for none). Several hosts in a URL are written
+// write_timeout (Go durations), max_retries=<n>. Several hosts in a URL are written
 // "redis://h1:p1,h2:p2/".
 func ParseTarget(s string) (Options, error) {
 	const op = "redisstore.ParseTarget"
@@ -120,14 +116,6 @@ func ParseTarget(s string) (Options, error) {
 			o.PoolSize, perr = strconv.Atoi(v)
 		case "max_retries":
 			o.MaxRetries, perr = strconv.Atoi(v)
-		case "near_cache_mb":
-			o.NearCacheMB, perr = strconv.Atoi(v)
-			if perr == nil && o.NearCacheMB < 0 {
-				perr = errors.New("negative")
-			}
-			if o.NearCacheMB == 0 {
-				o.NearCacheMB = -1
-			}
 		case "dial_timeout":
 			o.DialTimeout, perr = time.ParseDuration(v)
 		case "read_timeout":
@@ -184,8 +172,8 @@ func (o Options) universal() *redis.UniversalOptions {
 		ReadTimeout:   dur(o.ReadTimeout),
 		WriteTimeout:  dur(o.WriteTimeout),
 		MaxRetries:    retries,
-		// RESP2: these connections use no RESP3 feature, and with RESP3 the client checks for
-		// push notifications before every reply. The near cache has its own RESP3 connection.
+		// RESP2: the store uses no RESP3 feature (push notifications, client-side caching),
+		// and with RESP3 the client checks for push notifications before every reply.
 		Protocol: 2,
 		// A refused connection is an outage: report it at once (errs.Transient) and let the
 		// caller's back-off and breaker decide, instead of redialling inside one call.
@@ -271,9 +259,6 @@ func (o Options) merge(t Options) Options {
 	}
 	if t.MaxRetries != 0 {
 		o.MaxRetries = t.MaxRetries
-	}
-	if t.NearCacheMB != 0 {
-		o.NearCacheMB = t.NearCacheMB
 	}
 	return o
 }

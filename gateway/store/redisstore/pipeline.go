@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 
@@ -25,8 +24,6 @@ import (
 // grown by the client's calls, is not grown again for every burst of lookups.
 type getter struct {
 	c    redis.UniversalClient
-	near *nearCache    // the views read, kept current by Redis; nil for none
-	tc   *redis.Client // the near cache's tracked connection, which then carries every GET
 	wake chan struct{} // a caller queued a key into an empty queue; closed by close
 	done chan struct{} // closed when the flusher has ended
 
@@ -36,39 +33,31 @@ type getter struct {
 	closed bool
 }
 
-// newGetter starts a getter's flusher; near and tc are nil, or the near cache and its tracked
-// client.
-func newGetter(c redis.UniversalClient, near *nearCache, tc *redis.Client) *getter {
-	g := &getter{c: c, near: near, tc: tc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// newGetter starts a getter's flusher.
+func newGetter(c redis.UniversalClient) *getter {
+	g := &getter{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go g.run()
 	return g
 }
 
 // getCall is one queued GET. done receives once, when val and err are set.
 type getCall struct {
-	ctx   context.Context
-	key   string
-	cache bool // a view: answer from and fill the near cache
-	val   string
-	err   error
-	done  chan struct{}
+	ctx  context.Context
+	key  string
+	val  string
+	err  error
+	done chan struct{}
 }
 
 var getCalls = sync.Pool{New: func() any { return &getCall{done: make(chan struct{}, 1)} }}
 
-// get returns the value of key, or redis.Nil when there is none; with cache, from the near
-// cache when it holds key.
-func (g *getter) get(ctx context.Context, key string, cache bool) (string, error) {
+// get returns the value of key, or redis.Nil when there is none.
+func (g *getter) get(ctx context.Context, key string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if cache && g.near != nil {
-		if v, ok := g.near.get(key); ok {
-			return v, nil
-		}
-	}
 	c := getCalls.Get().(*getCall)
-	c.ctx, c.key, c.cache = ctx, key, cache
+	c.ctx, c.key = ctx, key
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -100,22 +89,15 @@ func (g *getter) get(ctx context.Context, key string, cache bool) (string, error
 // run is the flusher: it sends the queue whenever woken, until close.
 func (g *getter) run() {
 	defer close(g.done)
-	var f fill
+	var cmds []*redis.StringCmd
 	for range g.wake {
-		g.flush(&f)
+		cmds = g.flush(cmds)
 	}
 }
 
-// fill is the flusher's scratch space: a pipeline's commands and the near cache's share of
-// its replies.
-type fill struct {
-	cmds       []*redis.StringCmd
-	keys, vals []string
-	found      []bool
-}
-
-// flush sends the queue as pipelines until it is empty.
-func (g *getter) flush(f *fill) {
+// flush sends the queue as pipelines until it is empty; cmds is scratch space, returned for
+// the next call.
+func (g *getter) flush(cmds []*redis.StringCmd) []*redis.StringCmd {
 	for {
 		// Let the goroutines that are ready to run go first: on a busy gateway they are
 		// lookups on their way here, and they then share this pipeline instead of the next.
@@ -125,7 +107,7 @@ func (g *getter) flush(f *fill) {
 		batch := g.queue
 		if len(batch) == 0 {
 			g.mu.Unlock()
-			return
+			return cmds
 		}
 		g.queue, g.spare = g.spare[:0], nil
 		g.mu.Unlock()
@@ -142,7 +124,18 @@ func (g *getter) flush(f *fill) {
 			live = append(live, c)
 		}
 		if len(live) > 0 {
-			g.send(live, f)
+			ctx := context.Background()
+			pipe := g.c.Pipeline()
+			cmds = cmds[:0]
+			for _, c := range live {
+				cmds = append(cmds, pipe.Get(ctx, c.key))
+			}
+			_, _ = pipe.Exec(ctx)
+			for i, c := range live {
+				c.val, c.err = cmds[i].Result()
+				c.done <- struct{}{}
+			}
+			clear(cmds)
 		}
 		clear(batch)
 		g.mu.Lock()
@@ -151,48 +144,6 @@ func (g *getter) flush(f *fill) {
 		}
 		g.mu.Unlock()
 	}
-}
-
-// send sends one pipeline of GETs and hands each caller its reply: on the tracked connection,
-// filling the near cache, when there is one.
-func (g *getter) send(live []*getCall, f *fill) {
-	ctx := context.Background()
-	var pipe redis.Pipeliner
-	var sent int64
-	var gen uint64
-	if g.near != nil {
-		pipe = g.tc.Pipeline()
-		sent, gen = g.near.begin()
-	} else {
-		pipe = g.c.Pipeline()
-	}
-	f.cmds = f.cmds[:0]
-	for _, c := range live {
-		f.cmds = append(f.cmds, pipe.Get(ctx, c.key))
-	}
-	_, _ = pipe.Exec(ctx)
-	ok := true
-	for i, c := range live {
-		c.val, c.err = f.cmds[i].Result()
-		if c.err != nil && !errors.Is(c.err, redis.Nil) {
-			ok = false
-		}
-		if c.cache {
-			f.keys = append(f.keys, c.key)
-			f.vals = append(f.vals, c.val)
-			f.found = append(f.found, c.err == nil)
-		}
-	}
-	if g.near != nil {
-		g.near.fill(sent, gen, ok, f.keys, f.vals, f.found)
-	}
-	for _, c := range live {
-		c.done <- struct{}{}
-	}
-	clear(f.cmds)
-	clear(f.keys)
-	clear(f.vals)
-	f.keys, f.vals, f.found = f.keys[:0], f.vals[:0], f.found[:0]
 }
 
 // close refuses new calls and waits for the flusher, which ends once the queue is empty (the

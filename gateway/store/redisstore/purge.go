@@ -140,7 +140,6 @@ func (s *Store) purgeIdentity(ctx context.Context, q string, cutoff time.Time) (
 		}
 		b := bucketOf(q)
 		reply, err := purgeScript.Run(ctx, s.c, []string{s.k.view(q), s.k.decl(q), s.k.inconsistent(b), s.k.oldest(b)}, args...).Slice()
-		s.forget(s.k.view(q))
 		if err != nil {
 			return 0, err
 		}

@@ -28,9 +28,7 @@ const maxHops = 4
 // Store is the Redis store. It is safe for concurrent use by many gateway replicas.
 type Store struct {
 	c          redis.UniversalClient
-	gets       *getter       // coalesces the lookups' GETs into pipelines
-	near       *nearCache    // views read, kept current by Redis; nil for none
-	tc         *redis.Client // the near cache's tracked connection
+	gets       *getter // coalesces the lookups' GETs into pipelines
 	k          keyspace
 	now        func() time.Time
 	casRetries int
@@ -86,18 +84,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, classify(op, err)
 		}
 	}
-	if err := s.openNearCache(ctx, opts); err != nil {
-		_ = s.c.Close()
-		return nil, classify(op, err)
-	}
-	s.gets = newGetter(c, s.near, s.tc)
+	s.gets = newGetter(c)
 	return s, nil
 }
 
 // Client returns the underlying client (for tests and operator tools).
 func (s *Store) Client() redis.UniversalClient { return s.c }
 
-// Ping reports whether every master answers, on the lookups' connection too.
+// Ping reports whether every master answers.
 func (s *Store) Ping(ctx context.Context) error {
 	const op = "redisstore.Ping"
 	if cc, ok := s.c.(*redis.ClusterClient); ok {
@@ -105,30 +99,14 @@ func (s *Store) Ping(ctx context.Context) error {
 			return m.Ping(ctx).Err()
 		}))
 	}
-	if err := s.c.Ping(ctx).Err(); err != nil {
-		return classify(op, err)
-	}
-	if s.gets != nil && s.tc != nil {
-		// The lookups' own connection, through the getter (it must stay the only user of that
-		// connection: see nearCache): a replica whose lookups fail is not ready.
-		if _, err := s.gets.get(ctx, s.k.ping(), false); err != nil && !errors.Is(err, redis.Nil) {
-			return classify(op, err)
-		}
-	}
-	return nil
+	return classify(op, s.c.Ping(ctx).Err())
 }
 
 // Close closes the connections; it is safe to call twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = classify("redisstore.Close", s.c.Close())
-		if s.tc != nil {
-			_ = s.tc.Close()
-		}
 		s.gets.close()
-		if s.near != nil {
-			s.near.reconnected() // nothing is answered from it any more
-		}
 	})
 	return s.closeErr
 }
@@ -292,29 +270,13 @@ func (s *Store) get(ctx context.Context, key string) (string, error) {
 	if s.direct {
 		return s.c.Get(ctx, key).Result()
 	}
-	return s.gets.get(ctx, key, false)
-}
-
-// getView reads a view key like get, through the near cache.
-func (s *Store) getView(ctx context.Context, key string) (string, error) {
-	if s.direct {
-		return s.c.Get(ctx, key).Result()
-	}
-	return s.gets.get(ctx, key, true)
-}
-
-// forget drops keys this store wrote from its near cache, once Redis has them, so that this
-// replica's next read of them goes to Redis.
-func (s *Store) forget(keys ...string) {
-	if s.near != nil {
-		s.near.forget(keys...)
-	}
+	return s.gets.get(ctx, key)
 }
 
 // resolve follows aliases from qrid to the identity holding the data.
 func (s *Store) resolve(ctx context.Context, qrid string) (string, stored, error) {
 	for hop := 0; hop <= maxHops; hop++ {
-		val, err := s.getView(ctx, s.k.view(qrid))
+		val, err := s.get(ctx, s.k.view(qrid))
 		st, err := fromReply(val, err, qrid)
 		if err != nil {
 			return "", stored{}, err

@@ -171,9 +171,6 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 			}
 		}
 		runScripts(ctx, s.c, run)
-		for _, c := range run {
-			s.forget(c.keys[0])
-		}
 		var aliasCalls []*scriptCall
 		var aliasGroups []*group
 		var aliasNew []aliasClaim
@@ -231,12 +228,6 @@ func (s *Store) writeGroups(ctx context.Context, items []store.Item, groups []*g
 				aliasNew[i].cmd = pipe.SetNX(ctx, aliasNew[i].key, aliasNew[i].value, 0)
 			}
 		})
-		for _, c := range aliasCalls {
-			s.forget(c.keys[0])
-		}
-		for _, c := range aliasNew {
-			s.forget(c.key)
-		}
 		retried := map[*group]bool{}
 		for _, c := range aliasNew {
 			set, err := c.cmd.Result()
