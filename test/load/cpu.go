@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,24 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // selfCPU is the user plus system CPU time this process (the load generator) has used.
+// stealTime is the machine's steal time so far, over all CPUs (0 where /proc/stat has none).
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	ticks, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -101,6 +120,9 @@ func selfSwitches() int64 {
 // another process (a gateway on Redis) makes more of them.
 type cpuShare struct {
 	Client, Server, Redis time.Duration // Redis: 0 when no redis-server serves the run
+	// Steal is the time the hypervisor gave this machine's virtual CPUs to others (all CPUs,
+	// /proc/stat): how much the shared machine's other tenants took meanwhile.
+	Steal time.Duration
 
 	ClientSwitches, ServerSwitches, RedisSwitches int64
 }
@@ -108,7 +130,7 @@ type cpuShare struct {
 // plus is c and d added field by field (rounds of one run).
 func (c cpuShare) plus(d cpuShare) cpuShare {
 	return cpuShare{
-		Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis,
+		Client: c.Client + d.Client, Server: c.Server + d.Server, Redis: c.Redis + d.Redis, Steal: c.Steal + d.Steal,
 		ClientSwitches: c.ClientSwitches + d.ClientSwitches, ServerSwitches: c.ServerSwitches + d.ServerSwitches,
 		RedisSwitches: c.RedisSwitches + d.RedisSwitches,
 	}
@@ -117,7 +139,7 @@ func (c cpuShare) plus(d cpuShare) cpuShare {
 // minus is c less d field by field (a reading after a run less the one before it).
 func (c cpuShare) minus(d cpuShare) cpuShare {
 	return cpuShare{
-		Client: c.Client - d.Client, Server: c.Server - d.Server, Redis: c.Redis - d.Redis,
+		Client: c.Client - d.Client, Server: c.Server - d.Server, Redis: c.Redis - d.Redis, Steal: c.Steal - d.Steal,
 		ClientSwitches: c.ClientSwitches - d.ClientSwitches, ServerSwitches: c.ServerSwitches - d.ServerSwitches,
 		RedisSwitches: c.RedisSwitches - d.RedisSwitches,
 	}
@@ -138,7 +160,7 @@ func perEach(v float64, n int) float64 {
 // and (when redisPID is not 0) the redis-server meanwhile: where the machine's cores went.
 func measureCPU(server, redisPID int, fn func()) (cpuShare, error) {
 	read := func() (c cpuShare, err error) {
-		c.Client, c.ClientSwitches = selfCPU(), selfSwitches()
+		c.Client, c.ClientSwitches, c.Steal = selfCPU(), selfSwitches(), stealTime()
 		if c.Server, err = procCPU(server); err != nil {
 			return c, err
 		}
@@ -163,4 +185,10 @@ func measureCPU(server, redisPID int, fn func()) (cpuShare, error) {
 		return cpuShare{}, err
 	}
 	return after.minus(before), nil
+}
+
+// stealShare is steal time over a phase of wall time elapsed, as a share of all the machine's
+// cores.
+func stealShare(steal, elapsed time.Duration) float64 {
+	return ratio(steal.Seconds(), elapsed.Seconds()*float64(runtime.NumCPU()))
 }

@@ -37,9 +37,9 @@ func TestLatenciesPlusIsOneRun(t *testing.T) {
 	if all.P50 != 2*time.Millisecond || all.P99 != 9*time.Millisecond {
 		t.Errorf("p50 %v, p99 %v; want 2ms and 9ms (the 10th and 20th of 20)", all.P50, all.P99)
 	}
-	a := cpuShare{Client: 1, Server: 2, ClientSwitches: 10, ServerSwitches: 20}
-	b := cpuShare{Client: 3, Server: 4, Redis: 5, ClientSwitches: 30, ServerSwitches: 40, RedisSwitches: 50}
-	want := cpuShare{Client: 4, Server: 6, Redis: 5, ClientSwitches: 40, ServerSwitches: 60, RedisSwitches: 50}
+	a := cpuShare{Client: 1, Server: 2, Steal: 7, ClientSwitches: 10, ServerSwitches: 20}
+	b := cpuShare{Client: 3, Server: 4, Redis: 5, Steal: 1, ClientSwitches: 30, ServerSwitches: 40, RedisSwitches: 50}
+	want := cpuShare{Client: 4, Server: 6, Redis: 5, Steal: 8, ClientSwitches: 40, ServerSwitches: 60, RedisSwitches: 50}
 	if c := a.plus(b); c != want {
 		t.Errorf("cpu sum %+v, want %+v", c, want)
 	}

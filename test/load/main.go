@@ -186,7 +186,10 @@ type storeRun struct {
 	echo, lookup latencies
 	// roundRatios are each round's lookup requests/s over the echo's of the round just
 	// before it: their spread is the shared machine's noise within this run.
-	roundRatios   []float64
+	roundRatios []float64
+	// roundSteal is each lookup round's steal time: the share of the machine's cores its
+	// other tenants took (stealShare).
+	roundSteal    []float64
 	echoCPU       cpuShare   // CPU used during the echo run: harness, echo server
 	lookupCPU     cpuShare   // CPU used during the lookup run: harness, gateway, redis-server
 	redis         *latencies // redis-benchmark GET, Redis store only
@@ -343,6 +346,10 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 		}
 		sr.echo, sr.echoCPU = sr.echo.plus(e), sr.echoCPU.plus(ecpu)
 		sr.roundRatios = append(sr.roundRatios, ratio(l.RPS(), e.RPS()))
+		sr.roundSteal = append(sr.roundSteal, stealShare(lcpu.Steal, l.Elapsed))
+		step("%s: round %d: echo %.0f/s, lookup %.0f/s (%.2f ×); server CPU %.1f µs an echo call, %.1f µs a lookup; steal %.0f%% and %.0f%% of the cores",
+			kind, i+1, e.RPS(), l.RPS(), ratio(l.RPS(), e.RPS()), perRequest(ecpu.Server, e.Requests), perRequest(lcpu.Server, l.Requests),
+			100*stealShare(ecpu.Steal, e.Elapsed), 100*stealShare(lcpu.Steal, l.Elapsed))
 		sr.lookup, sr.lookupCPU = sr.lookup.plus(l), sr.lookupCPU.plus(lcpu)
 	}
 	if err := stopSelf(); err != nil {

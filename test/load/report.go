@@ -76,6 +76,10 @@ func (r *report) markdown() string {
 	for _, s := range r.stores {
 		p("- %s: %s\n", s.kind, roundList(s.roundRatios))
 	}
+	p("\nThe machine's steal time in each lookup round (the share of its cores the hypervisor gave other\ntenants, /proc/stat):\n\n")
+	for _, s := range r.stores {
+		p("- %s: %s\n", s.kind, percentList(s.roundSteal))
+	}
 	p("\nWhere the two cores went (CPU time per request, µs, from /proc and getrusage). The three processes\n")
 	p("share the machine's cores, so the ratio of requests/s follows the ratio of the totals; the harness's\n")
 	p("own share is higher for lookups (longer requests and answers, fewer requests a system call).\n\n")
@@ -227,6 +231,15 @@ func roundList(rs []float64) string {
 		parts[i] = fmt.Sprintf("%.2f", r)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// percentList writes shares as percentages, comma-separated.
+func percentList(fs []float64) string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return strings.Join(out, ", ")
 }
 
 // roundRange is the least and the greatest of the rounds' ratios.

@@ -141,6 +141,15 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	}
+	// Each lookup round has the machine's steal time beside it.
+	_, steal, ok := strings.Cut(got, "steal time in each lookup round")
+	for _, kind := range []string{"embedded", "redis"} {
+		_, after, found := strings.Cut(steal, "\n- "+kind+": ")
+		line, _, _ := strings.Cut(after, "\n")
+		if !ok || !found || len(strings.Split(line, ", ")) != smokeRounds || !strings.HasSuffix(line, "%") {
+			t.Errorf("%s: steal time per round %q, want %d percentages", kind, line, smokeRounds)
+		}
+	}
 	if t.Failed() {
 		t.Logf("results file:\n%s", got)
 	}
