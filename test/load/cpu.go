@@ -37,7 +37,6 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// selfCPU is the user plus system CPU time this process (the load generator) has used.
 // stealTime is the machine's steal time so far, over all CPUs (0 where /proc/stat has none).
 func stealTime() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
@@ -56,6 +55,7 @@ func stealTime() time.Duration {
 	return time.Duration(ticks) * time.Second / clockTicks
 }
 
+// selfCPU is the user plus system CPU time this process (the load generator) has used.
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

@@ -345,11 +345,11 @@ func measureStore(ctx context.Context, o options, kind, bin, dir string, w *work
 			return sr, err
 		}
 		sr.echo, sr.echoCPU = sr.echo.plus(e), sr.echoCPU.plus(ecpu)
-		sr.roundRatios = append(sr.roundRatios, ratio(l.RPS(), e.RPS()))
-		sr.roundSteal = append(sr.roundSteal, stealShare(lcpu.Steal, l.Elapsed))
+		r, steal := ratio(l.RPS(), e.RPS()), stealShare(lcpu.Steal, l.Elapsed)
+		sr.roundRatios, sr.roundSteal = append(sr.roundRatios, r), append(sr.roundSteal, steal)
 		step("%s: round %d: echo %.0f/s, lookup %.0f/s (%.2f ×); server CPU %.1f µs an echo call, %.1f µs a lookup; steal %.0f%% and %.0f%% of the cores",
-			kind, i+1, e.RPS(), l.RPS(), ratio(l.RPS(), e.RPS()), perRequest(ecpu.Server, e.Requests), perRequest(lcpu.Server, l.Requests),
-			100*stealShare(ecpu.Steal, e.Elapsed), 100*stealShare(lcpu.Steal, l.Elapsed))
+			kind, i+1, e.RPS(), l.RPS(), r, perRequest(ecpu.Server, e.Requests), perRequest(lcpu.Server, l.Requests),
+			100*stealShare(ecpu.Steal, e.Elapsed), 100*steal)
 		sr.lookup, sr.lookupCPU = sr.lookup.plus(l), sr.lookupCPU.plus(lcpu)
 	}
 	if err := stopSelf(); err != nil {

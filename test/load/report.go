@@ -225,19 +225,16 @@ func metText(ok bool) string {
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
 
 // roundList is the rounds' ratios in the order they ran.
-func roundList(rs []float64) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = fmt.Sprintf("%.2f", r)
-	}
-	return strings.Join(parts, ", ")
-}
+func roundList(rs []float64) string { return formatList(rs, "%.2f", 1) }
 
 // percentList writes shares as percentages, comma-separated.
-func percentList(fs []float64) string {
+func percentList(fs []float64) string { return formatList(fs, "%.1f%%", 100) }
+
+// formatList writes each of fs times scale in format, comma-separated.
+func formatList(fs []float64, format string, scale float64) string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
-		out[i] = fmt.Sprintf("%.1f%%", 100*f)
+		out[i] = fmt.Sprintf(format, scale*f)
 	}
 	return strings.Join(out, ", ")
 }
