@@ -73,10 +73,7 @@ func insertSorted(l []Summary, s Summary) []Summary {
 	i, _ := slices.BinarySearchFunc(l, s.Platform, func(x Summary, p canonical.Platform) int {
 		return strings.Compare(string(x.Platform), string(p))
 	})
-	out := make([]Summary, 0, len(l)+1) // one copy: the view before stays as it was
-	out = append(out, l[:i]...)
-	out = append(out, s)
-	return append(out, l[i:]...)
+	return slices.Concat(l[:i], []Summary{s}, l[i:]) // one new array: the view before stays as it was
 }
 
 // Newest returns the newest declaration across platforms, false when the view has none.
